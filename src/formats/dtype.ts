@@ -1,0 +1,74 @@
+// Storage dtypes of model files and their decoding to float32.
+import { E4M3_VALUES } from '../numerics/fp8.js';
+
+export type StorageDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'F8_E4M3' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
+
+export const DTYPE_BYTES: Readonly<Record<StorageDType, number>> = {
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  F8_E4M3: 1,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+};
+
+export function isStorageDType(s: string): s is StorageDType {
+  return Object.prototype.hasOwnProperty.call(DTYPE_BYTES, s);
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+export function bf16ToF32(bits: number): number {
+  u32[0] = bits << 16;
+  return f32[0]!;
+}
+
+export function f16ToF32(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const man = h & 0x3ff;
+  if (exp === 0) return sign * man * 2 ** -24;
+  if (exp === 0x1f) return man ? NaN : sign * Infinity;
+  return sign * (1 + man / 1024) * 2 ** (exp - 15);
+}
+
+/** Round-to-nearest-even float32 -> bf16 bits. */
+export function f32ToBf16(x: number): number {
+  f32[0] = x;
+  const bits = u32[0]!;
+  if ((bits & 0x7f800000) === 0x7f800000 && bits & 0x7fffff) return 0x7fc0;
+  return ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/** Decode raw little-endian bytes of a floating-point dtype to float32. */
+export function decodeToF32(bytes: Uint8Array, dtype: StorageDType): Float32Array {
+  const n = bytes.byteLength / DTYPE_BYTES[dtype];
+  const out = new Float32Array(n);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  switch (dtype) {
+    case 'F32':
+      for (let i = 0; i < n; i++) out[i] = view.getFloat32(i * 4, true);
+      break;
+    case 'F64':
+      for (let i = 0; i < n; i++) out[i] = view.getFloat64(i * 8, true);
+      break;
+    case 'BF16':
+      for (let i = 0; i < n; i++) out[i] = bf16ToF32(view.getUint16(i * 2, true));
+      break;
+    case 'F16':
+      for (let i = 0; i < n; i++) out[i] = f16ToF32(view.getUint16(i * 2, true));
+      break;
+    case 'F8_E4M3':
+      for (let i = 0; i < n; i++) out[i] = E4M3_VALUES[bytes[i]!]!;
+      break;
+    default:
+      throw new Error(`dtype ${dtype} is not a floating-point type`);
+  }
+  return out;
+}

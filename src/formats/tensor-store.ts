@@ -1,0 +1,14 @@
+// A model's tensors by name, whatever files they are spread over.
+import type { TensorInfo } from './safetensors.js';
+
+export interface TensorStore {
+  /** Where the tensors come from (a directory or file), for messages. */
+  readonly source: string;
+  has(name: string): boolean;
+  /** Throws a ModelFormatError naming the source and tensor when it is missing. */
+  info(name: string): TensorInfo;
+  /** Raw little-endian bytes of one tensor, read from its file on demand. */
+  read(name: string): Uint8Array;
+  names(): string[];
+  close(): void;
+}
