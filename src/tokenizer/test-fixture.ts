@@ -6,6 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** Golden vector from the DeepSeek-V3.2 README: a conversation and its exact token ids. */
+export const GOLDEN_TEXT =
+  '<｜begin▁of▁sentence｜><｜User｜>hello<｜Assistant｜></think>Hello! I am DeepSeek.<｜end▁of▁sentence｜><｜User｜>1+1=?<｜Assistant｜><think>';
+export const GOLDEN_IDS = [0, 128803, 33310, 128804, 128799, 19923, 3, 342, 1030, 22651, 4374, 1465, 16, 1, 128803, 19, 13, 19, 127252, 128804, 128798];
+
 export type DeepSeekFlavor = 'v3' | 'v31' | 'v32';
 
 const RENAMED: ReadonlyMap<number, string> = new Map([

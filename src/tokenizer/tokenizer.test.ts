@@ -8,11 +8,8 @@ import type { LoadedTokenizer } from './tokenizer.js';
 import { TokenizerFileError } from './errors.js';
 import { makeDeepSeekModelDir } from './test-fixture.js';
 import type { FixtureDir } from './test-fixture.js';
+import { GOLDEN_IDS, GOLDEN_TEXT } from './test-fixture.js';
 
-// Golden vector from the DeepSeek-V3.2 README.
-export const GOLDEN_TEXT =
-  '<｜begin▁of▁sentence｜><｜User｜>hello<｜Assistant｜></think>Hello! I am DeepSeek.<｜end▁of▁sentence｜><｜User｜>1+1=?<｜Assistant｜><think>';
-export const GOLDEN_IDS = [0, 128803, 33310, 128804, 128799, 19923, 3, 342, 1030, 22651, 4374, 1465, 16, 1, 128803, 19, 13, 19, 127252, 128804, 128798];
 
 describe('DeepSeek tokenizer (V3.2 vocabulary)', () => {
   let fixture: FixtureDir;
