@@ -144,6 +144,18 @@ export interface IndexerArgs {
   rows: readonly RowInfo[];
 }
 
+/** kScale · Σ_h relu(q8[h] · k8) · headWeight[h] for one query (q8: [heads, d]) and one key (k8: [d]). */
+export function indexScore(q8: Float32Array, headWeight: ArrayLike<number>, k8: Float32Array, kScale: number): number {
+  const d = k8.length;
+  let sum = 0;
+  for (let h = 0; h < headWeight.length; h++) {
+    let dot = 0;
+    for (let i = 0; i < d; i++) dot += q8[h * d + i]! * k8[i]!;
+    if (dot > 0) sum += dot * headWeight[h]!;
+  }
+  return sum * kScale;
+}
+
 /**
  * score(t, s) = kScale[s] · Σ_h relu(q8[t,h]·k8[s]) · (w[t,h]·wScale·qScale[t,h]) for s ≤ pos(t);
  * the topk largest (ties: lower position first), sorted by position; every key when pos(t) < topk.
@@ -168,14 +180,7 @@ export function indexerTopkRef(a: IndexerArgs): Int32Array {
     const scores = new Float64Array(n);
     for (let s = 0; s < n; s++) {
       const slot = slotOf(slice, s, blockSize);
-      let sum = 0;
-      for (let h = 0; h < a.heads; h++) {
-        let dot = 0;
-        const qo = (t * a.heads + h) * d;
-        for (let i = 0; i < d; i++) dot += a.qValues[qo + i]! * kv[slot * d + i]!;
-        if (dot > 0) sum += dot * hw[h]!;
-      }
-      scores[s] = sum * ks[slot]!;
+      scores[s] = indexScore(a.qValues.subarray(t * a.heads * d, (t + 1) * a.heads * d), hw, kv.subarray(slot * d, (slot + 1) * d), ks[slot]!);
     }
     const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => scores[y]! - scores[x]! || x - y);
     const chosen = order.slice(0, a.topk).sort((x, y) => x - y);

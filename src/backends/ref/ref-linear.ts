@@ -31,32 +31,36 @@ export function linearFp8Act(x: Float32Array, rows: number, w: RefWeight, scaleF
   const [out, cols] = w.shape as [number, number];
   if (w.dtype !== 'F8_E4M3') throw new Error(`fp8 activation product needs an FP8 weight, ${w.name} is ${w.dtype}`);
   const { values: a8, scales: sa } = actQuant(x, cols, scaleFormat);
-  const blocks = Math.ceil(cols / QUANT_BLOCK);
-  return fp8BlockProduct(a8, sa, rows, cols, blocks, out, w);
+  return fp8BlockProduct(a8, sa, rows, cols, out, (n, row) => w.fp8Row(n, row), w.scales);
 }
 
+/**
+ * The block-scaled product of quantized activations a8 [rows, cols] (scales sa [rows, blocks]) and
+ * e4m3 weight rows (fetched by `wRow`, scales sw [ceil(out/128), blocks]) -> [rows, out].
+ */
 export function fp8BlockProduct(
   a8: Float32Array,
   sa: Float32Array,
   rows: number,
   cols: number,
-  blocks: number,
   out: number,
-  w: RefWeight,
+  wRow8: (n: number, row: Float32Array) => void,
+  sw: Float32Array,
 ): Float32Array {
-  const sw = w.scales;
+  const blocks = Math.ceil(cols / QUANT_BLOCK);
   const y = new Float32Array(rows * out);
   const wRow = new Float32Array(cols);
   for (let n = 0; n < out; n++) {
-    w.fp8Row(n, wRow);
+    wRow8(n, wRow);
     const swRow = Math.floor(n / QUANT_BLOCK) * blocks;
     for (let t = 0; t < rows; t++) {
       let acc = 0;
       for (let kb = 0; kb < blocks; kb++) {
         let dot = 0;
         const end = Math.min(cols, (kb + 1) * QUANT_BLOCK);
-        for (let k = kb * QUANT_BLOCK; k < end; k++) dot += a8[t * cols + k]! * wRow[k]!;
-        acc = fr(acc + fr(fr(dot) * fr(sa[t * blocks + kb]! * sw[swRow + kb]!)));
+        // Sequential float32 sums, as the reference kernel's emulation does (e4m3 products are exact).
+        for (let k = kb * QUANT_BLOCK; k < end; k++) dot = fr(dot + a8[t * cols + k]! * wRow[k]!);
+        acc = fr(acc + fr(dot * fr(sa[t * blocks + kb]! * sw[swRow + kb]!)));
       }
       y[t * out + n] = acc;
     }
