@@ -63,22 +63,24 @@ class Bytes {
     this.length += n;
     return at;
   }
-  u8(v: number): void { this.buf.writeUInt8(v, this.room(1)); }
-  i8(v: number): void { this.buf.writeInt8(v, this.room(1)); }
-  u16(v: number): void { this.buf.writeUInt16LE(v, this.room(2)); }
-  i16(v: number): void { this.buf.writeInt16LE(v, this.room(2)); }
-  u32(v: number): void { this.buf.writeUInt32LE(v, this.room(4)); }
-  i32(v: number): void { this.buf.writeInt32LE(v, this.room(4)); }
-  f32(v: number): void { this.buf.writeFloatLE(v, this.room(4)); }
-  f64(v: number): void { this.buf.writeDoubleLE(v, this.room(8)); }
-  u64(v: bigint | number): void { this.buf.writeBigUInt64LE(BigInt(v), this.room(8)); }
-  i64(v: bigint): void { this.buf.writeBigInt64LE(v, this.room(8)); }
+  // room() may replace this.buf, so it must run before this.buf is read.
+  u8(v: number): void { const at = this.room(1); this.buf.writeUInt8(v, at); }
+  i8(v: number): void { const at = this.room(1); this.buf.writeInt8(v, at); }
+  u16(v: number): void { const at = this.room(2); this.buf.writeUInt16LE(v, at); }
+  i16(v: number): void { const at = this.room(2); this.buf.writeInt16LE(v, at); }
+  u32(v: number): void { const at = this.room(4); this.buf.writeUInt32LE(v, at); }
+  i32(v: number): void { const at = this.room(4); this.buf.writeInt32LE(v, at); }
+  f32(v: number): void { const at = this.room(4); this.buf.writeFloatLE(v, at); }
+  f64(v: number): void { const at = this.room(8); this.buf.writeDoubleLE(v, at); }
+  u64(v: bigint | number): void { const at = this.room(8); this.buf.writeBigUInt64LE(BigInt(v), at); }
+  i64(v: bigint): void { const at = this.room(8); this.buf.writeBigInt64LE(v, at); }
   str(s: string): void {
     const b = Buffer.from(s, 'utf8');
     this.u64(b.length);
-    b.copy(this.buf, this.room(b.length));
+    const at = this.room(b.length);
+    b.copy(this.buf, at);
   }
-  zeros(n: number): void { this.buf.fill(0, this.room(n), this.length); }
+  zeros(n: number): void { const at = this.room(n); this.buf.fill(0, at, this.length); }
   bytes(): Buffer { return this.buf.subarray(0, this.length); }
 }
 

@@ -42,6 +42,9 @@ const metadata: Array<[string, GgufValue]> = [
   ['t.arr.str', gv.strings(['a', '', 'Ġhello', '<｜begin▁of▁sentence｜>'])],
   ['t.arr.empty', gv.strings([])],
   ['t.arr.nested', gv.arrays([gv.numbers('u16', [1, 2]), gv.strings(['x'])])],
+  // A header larger than the writer's initial 64 KiB buffer and the reader's 1 MiB chunk.
+  ['t.arr.big', gv.strings(Array.from({ length: 60000 }, (_, i) => `token-${i}-${'x'.repeat(i % 13)}`))],
+  ['t.arr.bigf', gv.numbers('f32', seq(70000, (i) => Math.fround(i / 7)))],
 ];
 
 const f32Vals = seq(15, (i) => Math.fround(i * 0.37 - 2));
