@@ -1,0 +1,63 @@
+// `tessera logits`: prompt logits at every position and incremental decode logits, as JSON.
+import { parseArgs } from 'node:util';
+import { openHfDirectory } from '../formats/hf-directory.js';
+import { loadModel } from '../models/registry.js';
+import { SingleSequence, argmax } from '../engine/single-sequence.js';
+import { UsageError } from './cli-error.js';
+import { backendFromFlags, oneOf, parseIntList, parsePositiveInt, requireFlag } from './common.js';
+
+export const LOGITS_USAGE = `tessera logits --model DIR --tokens 0,17,42 (--decode 5,9,12 | --greedy N) [--device NAME] [--fp8-activations quant|none]
+  Prints {"prompt_logits": [[...] per prompt position], "decode_tokens": [...], "decode_logits": [[...] per step]}.
+  --decode feeds the given ids one at a time through the incremental decode path (teacher forcing);
+  --greedy N feeds the argmax of the previous row instead.`;
+
+export async function logitsCommand(argv: string[], out: (s: string) => void): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: 'string' },
+      tokens: { type: 'string' },
+      decode: { type: 'string' },
+      greedy: { type: 'string' },
+      device: { type: 'string' },
+      threads: { type: 'string' },
+      'fp8-activations': { type: 'string' },
+    },
+    strict: true,
+  });
+  const prompt = parseIntList('tokens', requireFlag('tokens', values.tokens));
+  if (values.decode !== undefined && values.greedy !== undefined) throw new UsageError('give either --decode or --greedy, not both');
+  const forced = values.decode !== undefined ? parseIntList('decode', values.decode) : null;
+  const greedy = values.greedy !== undefined ? parsePositiveInt('greedy', values.greedy, 0, 0) : 0;
+  const steps = forced ? forced.length : greedy;
+  const fp8Activations = oneOf('fp8-activations', values['fp8-activations'], ['quant', 'none'] as const, 'quant');
+
+  const dir = openHfDirectory(requireFlag('model', values.model));
+  const backend = await backendFromFlags(values.device, values.threads === undefined ? undefined : parsePositiveInt('threads', values.threads, 1));
+  const model = loadModel(dir, backend, { fp8Activations });
+  try {
+    const { vocabSize: V, maxPositionEmbeddings } = model.info;
+    for (const id of [...prompt, ...(forced ?? [])]) {
+      if (id >= V) throw new UsageError(`token id ${id} is outside the model's vocabulary (${V} tokens)`);
+    }
+    if (prompt.length + steps > maxPositionEmbeddings) {
+      throw new UsageError(`${prompt.length + steps} tokens exceed the model's context (${maxPositionEmbeddings})`);
+    }
+    const seq = new SingleSequence(model, { maxTokens: prompt.length + steps });
+    const promptLogits = await seq.prefill(prompt);
+    const rows = (data: Float32Array, n: number) => Array.from({ length: n }, (_, i) => Array.from(data.subarray(i * V, (i + 1) * V)));
+    const decodeTokens: number[] = [];
+    const decodeLogits: number[][] = [];
+    let last = promptLogits.subarray((prompt.length - 1) * V);
+    for (let s = 0; s < steps; s++) {
+      const token = forced ? forced[s]! : argmax(last);
+      decodeTokens.push(token);
+      last = await seq.decode(token);
+      decodeLogits.push(Array.from(last));
+    }
+    out(JSON.stringify({ prompt_logits: rows(promptLogits, prompt.length), decode_tokens: decodeTokens, decode_logits: decodeLogits }) + '\n');
+  } finally {
+    model.dispose();
+    dir.tensors.close();
+  }
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// The `tessera` command line.
+import { ModelFormatError } from '../formats/errors.js';
+import { UsageError } from './cli-error.js';
+import { INSPECT_USAGE, inspectCommand } from './inspect.js';
+import { LOGITS_USAGE, logitsCommand } from './logits.js';
+
+type Command = (argv: string[], out: (s: string) => void) => Promise<void>;
+
+const COMMANDS: Record<string, { run: Command; usage: string }> = {
+  inspect: { run: inspectCommand, usage: INSPECT_USAGE },
+  logits: { run: logitsCommand, usage: LOGITS_USAGE },
+};
+
+function usage(): string {
+  return ['usage: tessera <command> [flags]', '', ...Object.values(COMMANDS).map((c) => c.usage), ''].join('\n');
+}
+
+/** Runs the CLI; returns the exit code (0 ok, 1 failure, 2 bad usage). */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    process.stderr.write(`tessera: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(cmd.usage + '\n');
+    return 0;
+  }
+  try {
+    await cmd.run(rest, (s) => process.stdout.write(s));
+    return 0;
+  } catch (e) {
+    return reportError(name, e, cmd.usage);
+  }
+}
+
+function reportError(command: string, e: unknown, commandUsage: string): number {
+  const code = (e as { code?: string }).code;
+  if (e instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
+    process.stderr.write(`tessera ${command}: ${(e as Error).message}\n\nusage: ${commandUsage}\n`);
+    return 2;
+  }
+  if (e instanceof ModelFormatError) {
+    process.stderr.write(`tessera ${command}: invalid model: ${e.message}\n`);
+    return 1;
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  process.stderr.write(`tessera ${command}: ${err.message}\n`);
+  if (process.env['TESSERA_DEBUG']) process.stderr.write(`${err.stack}\n`);
+  return 1;
+}
+
+const code = await main(process.argv.slice(2));
+// Let stdout drain before exiting (large JSON outputs through pipes).
+process.stdout.write('', () => process.exit(code));
