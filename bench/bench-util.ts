@@ -49,6 +49,9 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+/** Line prefix with which bench/rss-preload.ts reports a child's peak RSS on stderr. */
+export const PEAK_RSS_MARKER = '__BENCH_PEAK_RSS_BYTES__';
+
 /** Peak resident set size of this process in bytes (VmHWM), or undefined off Linux. */
 export function peakRssBytes(): number | undefined {
   try {

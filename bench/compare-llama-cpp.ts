@@ -1,0 +1,190 @@
+// Side-by-side benchmark of Tessera and llama.cpp on the same DeepSeek-V3-architecture model.
+//
+//   npx tsc -p tsconfig.json && node dist/bench/compare-llama-cpp.js \
+//     [--prompt-tokens 128] [--gen-tokens 64] [--threads 2] [--reps 3] [--skip-tessera] [--skip-llama]
+//
+// 1. generates bench/out/dsv3-bench (HF directory + deepseek2 GGUF) if absent;
+// then, `--reps` times, interleaved so that each engine sees the same machine conditions:
+// 2. measures memory read bandwidth (bench/membw.ts);
+// 3. runs llama.cpp (bench/llama-cpp-runner.ts in a child process);
+// 4. runs `node dist/src/cli/main.js bench --model <hf dir> --prompt-tokens N --gen-tokens M
+//    --threads T --json`, which prints {"prefill_tok_s", "decode_tok_s", "weight_bytes_per_token"};
+//    skipped with a message when the CLI is missing or fails.
+// Prints medians, ratios and decode bandwidth as a fraction of the measured bandwidth, and writes
+// all raw numbers to bench/out/compare-<time>.json.
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PEAK_RSS_MARKER, isMain, median, parseArgs, repoRoot, runChild } from './bench-util.js';
+import { DEFAULT_MODEL_DIR, makeBenchModel } from './make-model.js';
+import { measureMemoryBandwidth } from './membw.js';
+import type { MemBwResult } from './membw.js';
+
+interface EngineRun {
+  readonly prefill_tok_s: number;
+  readonly decode_tok_s: number;
+  readonly weight_bytes_per_token?: number;
+  readonly peak_rss_bytes?: number;
+  readonly raw: Record<string, unknown>;
+}
+
+type EngineOutcome = { ok: true; run: EngineRun } | { ok: false; reason: string };
+
+const preload = pathToFileURL(join(repoRoot, 'dist', 'bench', 'rss-preload.js')).href;
+
+function peakRssFrom(stderr: string): number | undefined {
+  const m = new RegExp(`${PEAK_RSS_MARKER} (\\d+)`).exec(stderr);
+  return m ? Number(m[1]) : undefined;
+}
+
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+async function runEngine(prefix: string, script: string, args: string[], timeoutMs: number): Promise<EngineOutcome> {
+  const r = await runChild(process.execPath, ['--import', preload, script, ...args], { prefix, timeoutMs });
+  if (r.code !== 0) {
+    const first = r.stderr.split('\n').find((l) => l.trim() && !l.includes(PEAK_RSS_MARKER))?.trim().slice(0, 200);
+    return { ok: false, reason: `exited with code ${r.code}${first ? `: ${first}` : ''}` };
+  }
+  const prefill = num(r.json?.prefill_tok_s);
+  const decode = num(r.json?.decode_tok_s);
+  if (!r.json || prefill === undefined || decode === undefined) {
+    return { ok: false, reason: 'did not print a JSON line with numeric prefill_tok_s and decode_tok_s' };
+  }
+  const wbt = num(r.json.weight_bytes_per_token);
+  const rss = peakRssFrom(r.stderr) ?? num(r.json.peak_rss_bytes);
+  return {
+    ok: true,
+    run: {
+      prefill_tok_s: prefill,
+      decode_tok_s: decode,
+      ...(wbt !== undefined ? { weight_bytes_per_token: wbt } : {}),
+      ...(rss !== undefined ? { peak_rss_bytes: rss } : {}),
+      raw: r.json,
+    },
+  };
+}
+
+interface Summary {
+  readonly prefill_tok_s: number;
+  readonly decode_tok_s: number;
+  readonly weight_bytes_per_token: number;
+  readonly decode_gb_s: number;
+  readonly fraction_of_bandwidth: number | undefined;
+  readonly peak_rss_bytes: number | undefined;
+}
+
+function summarize(runs: readonly EngineRun[], defaultBytes: number, bandwidthGbS: number | undefined): Summary {
+  const decode = median(runs.map((r) => r.decode_tok_s));
+  const bytes = median(runs.map((r) => r.weight_bytes_per_token ?? defaultBytes));
+  const rss = runs.map((r) => r.peak_rss_bytes).filter((x): x is number => x !== undefined);
+  const gbs = (decode * bytes) / 1e9;
+  return {
+    prefill_tok_s: median(runs.map((r) => r.prefill_tok_s)),
+    decode_tok_s: decode,
+    weight_bytes_per_token: bytes,
+    decode_gb_s: gbs,
+    fraction_of_bandwidth: bandwidthGbS ? gbs / bandwidthGbS : undefined,
+    peak_rss_bytes: rss.length ? Math.max(...rss) : undefined,
+  };
+}
+
+function row(cells: readonly string[], widths: readonly number[]): string {
+  return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+}
+
+async function main(): Promise<void> {
+  const a = parseArgs(process.argv.slice(2), {
+    modelDir: DEFAULT_MODEL_DIR,
+    promptTokens: 128,
+    genTokens: 64,
+    threads: 2,
+    reps: 3,
+    membwGib: 2,
+    flashAttention: 'auto',
+    tesseraCli: join(repoRoot, 'dist', 'src', 'cli', 'main.js'),
+    skipTessera: false,
+    skipLlama: false,
+    timeoutS: 900,
+  });
+  const model = await makeBenchModel(a.modelDir);
+  const p = model.params;
+  const common = ['--prompt-tokens', String(a.promptTokens), '--gen-tokens', String(a.genTokens), '--threads', String(a.threads)];
+  const llamaArgs = ['--model', model.ggufPath, ...common, '--flash-attention', a.flashAttention, '--json'];
+  const tesseraArgs = ['bench', '--model', model.hfDir, ...common, '--json'];
+  const timeoutMs = a.timeoutS * 1000;
+
+  let tesseraSkip: string | undefined = a.skipTessera ? 'skipped (--skip-tessera)' : undefined;
+  if (!tesseraSkip && !existsSync(a.tesseraCli)) tesseraSkip = `skipped: ${a.tesseraCli} not found (build Tessera's CLI, then rerun)`;
+
+  const bw: MemBwResult[] = [];
+  const llama: EngineRun[] = [];
+  const tessera: EngineRun[] = [];
+  let llamaFail: string | undefined = a.skipLlama ? 'skipped (--skip-llama)' : undefined;
+  for (let rep = 1; rep <= a.reps; rep++) {
+    console.error(`--- repetition ${rep}/${a.reps}`);
+    const m = measureMemoryBandwidth({ threads: a.threads, bytes: Math.round(a.membwGib * 2 ** 30) });
+    bw.push(m);
+    console.error(m.available ? `  membw: best ${m.best_gb_s} GB/s, median ${m.median_gb_s} GB/s` : `  membw unavailable: ${m.reason}`);
+    if (!llamaFail) {
+      const r = await runEngine('llama.cpp', join(repoRoot, 'dist', 'bench', 'llama-cpp-runner.js'), llamaArgs, timeoutMs);
+      if (r.ok) llama.push(r.run);
+      else llamaFail = `failed: ${r.reason}`;
+    }
+    if (!tesseraSkip) {
+      const r = await runEngine('tessera', a.tesseraCli, tesseraArgs, timeoutMs);
+      if (r.ok) tessera.push(r.run);
+      else tesseraSkip = `failed (${r.reason}); skipped`;
+    }
+  }
+
+  const bwBest = bw.filter((b) => b.available).map((b) => b.best_gb_s!);
+  const bandwidth = bwBest.length ? median(bwBest) : undefined;
+  const activeBytes = p.activeBytesPerTokenBf16;
+  const ls = llama.length ? summarize(llama, activeBytes, bandwidth) : undefined;
+  const ts = tessera.length ? summarize(tessera, activeBytes, bandwidth) : undefined;
+
+  const gb = (x: number): string => (x / 1e9).toFixed(2);
+  console.log('');
+  console.log(`model: ${model.dir}`);
+  console.log(`  DeepSeek-V3 architecture, ${(p.totalParams / 1e6).toFixed(1)}M params (${gb(p.totalBytesBf16)} GB BF16), ` +
+    `${(p.activeParamsPerToken / 1e6).toFixed(1)}M active per token (${(activeBytes / 1e6).toFixed(1)} MB/token at 2 bytes; ` +
+    `GGUF with F32 norms/router: ${(model.ggufActiveBytesPerToken / 1e6).toFixed(1)} MB)`);
+  console.log(`prompt ${a.promptTokens} tokens, ${a.genTokens} decoded tokens, ${a.threads} threads, ${a.reps} repetition${a.reps === 1 ? '' : 's'} (medians)`);
+  console.log(bandwidth !== undefined
+    ? `memory read bandwidth, ${a.threads} threads over ${a.membwGib} GiB: ${bandwidth.toFixed(1)} GB/s (median of per-repetition best; all: ${bwBest.map((x) => x.toFixed(1)).join(', ')})`
+    : `memory read bandwidth: unavailable (${bw[0]?.reason ?? 'not measured'})`);
+  console.log('');
+  const w = [10, 14, 13, 14, 12, 11, 10];
+  console.log(row(['engine', 'prefill tok/s', 'decode tok/s', 'weights/token', 'decode GB/s', '% of membw', 'peak RSS'], w));
+  const line = (name: string, s: Summary | undefined, why: string | undefined): void => {
+    if (!s) return console.log(`${name.padEnd(w[0]!)}  ${why ?? 'no result'}`);
+    console.log(row([
+      name,
+      s.prefill_tok_s.toFixed(1),
+      s.decode_tok_s.toFixed(2),
+      `${(s.weight_bytes_per_token / 1e6).toFixed(1)} MB`,
+      s.decode_gb_s.toFixed(2),
+      s.fraction_of_bandwidth !== undefined ? `${(s.fraction_of_bandwidth * 100).toFixed(1)}%` : 'n/a',
+      s.peak_rss_bytes !== undefined ? `${(s.peak_rss_bytes / 2 ** 20).toFixed(0)} MiB` : 'n/a',
+    ], w));
+  };
+  line('llama.cpp', ls, llamaFail);
+  line('tessera', ts, tesseraSkip);
+  if (ls && ts) {
+    console.log(`\ntessera / llama.cpp: prefill ${(ts.prefill_tok_s / ls.prefill_tok_s).toFixed(2)}x, decode ${(ts.decode_tok_s / ls.decode_tok_s).toFixed(2)}x`);
+  }
+  const llamaRaw = llama[0]?.raw;
+  if (llamaRaw) console.log(`\nllama.cpp: ${String(llamaRaw.llama_cpp_release)} (node-llama-cpp prebuilt CPU), flash attention ${a.flashAttention}`);
+
+  const out = join(repoRoot, 'bench', 'out', `compare-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(out, JSON.stringify({
+    args: a, model: { dir: model.dir, params: p, gguf_active_bytes_per_token: model.ggufActiveBytesPerToken },
+    bandwidth_gb_s: bandwidth, membw: bw, llama_cpp: { summary: ls, runs: llama, note: llamaFail },
+    tessera: { summary: ts, runs: tessera, note: tesseraSkip },
+  }, null, 2) + '\n');
+  console.log(`raw results: ${out}`);
+}
+
+if (isMain(import.meta.url)) await main();
