@@ -84,7 +84,7 @@ export class ReasoningParser {
     return { reasoning: '', content: rest };
   }
 
-  /** True once `</think>` was seen (or when the output never was in a think block). */
+  /** True once the output is past reasoning: after `</think>`, or after the first non-tag text when no block was opened. */
   get inContent(): boolean {
     return this.#phase === 'content';
   }
