@@ -2,6 +2,7 @@
 // running a child process that prints one JSON line.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -49,8 +50,9 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** Line prefix with which bench/rss-preload.ts reports a child's peak RSS on stderr. */
+/** Line prefixes with which bench/rss-preload.ts reports a child's peak RSS and CPU time on stderr. */
 export const PEAK_RSS_MARKER = '__BENCH_PEAK_RSS_BYTES__';
+export const CPU_TIME_MARKER = '__BENCH_CPU_SECONDS__';
 
 /** Peak resident set size of this process in bytes (VmHWM), or undefined off Linux. */
 export function peakRssBytes(): number | undefined {
@@ -59,6 +61,56 @@ export function peakRssBytes(): number | undefined {
     return m ? Number(m[1]) * 1024 : undefined;
   } catch {
     return undefined;
+  }
+}
+
+export interface CpuSample {
+  /** Jiffies the CPUs were busy / elapsed over all CPUs, from /proc/stat. */
+  readonly busy: number;
+  readonly total: number;
+}
+
+/** System-wide CPU counters (Linux), or undefined elsewhere. */
+export function cpuSample(): CpuSample | undefined {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const idle = (f[3] ?? 0) + (f[4] ?? 0); // idle + iowait
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0); // guest time is already inside user
+    return { busy: total - idle, total };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Average number of busy CPUs between two samples. */
+export function busyCpus(a: CpuSample, b: CpuSample): number {
+  const dt = b.total - a.total;
+  return dt > 0 ? ((b.busy - a.busy) / dt) * cpus() : 0;
+}
+
+export function cpus(): number {
+  return availableParallelism();
+}
+
+/**
+ * Waits until fewer than `threshold` CPUs are busy over a 1 s window (other engineers' jobs on a
+ * shared machine), for at most `maxWaitS` seconds. Returns the last busy-CPU measurement.
+ */
+export async function waitForIdle(threshold: number, maxWaitS: number, log: (m: string) => void): Promise<number> {
+  const deadline = Date.now() + maxWaitS * 1000;
+  let warned = false;
+  for (;;) {
+    const a = cpuSample();
+    await new Promise((r) => setTimeout(r, 1000));
+    const b = cpuSample();
+    if (!a || !b) return 0;
+    const busy = busyCpus(a, b);
+    if (busy < threshold || Date.now() >= deadline) {
+      if (busy >= threshold) log(`  machine still busy (${busy.toFixed(2)} CPUs) after ${maxWaitS} s; measuring anyway`);
+      return busy;
+    }
+    if (!warned) log(`  waiting for other processes to finish (${busy.toFixed(2)} CPUs busy)...`);
+    warned = true;
   }
 }
 

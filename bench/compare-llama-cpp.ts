@@ -15,7 +15,18 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { PEAK_RSS_MARKER, isMain, median, parseArgs, repoRoot, runChild } from './bench-util.js';
+import {
+  CPU_TIME_MARKER,
+  PEAK_RSS_MARKER,
+  busyCpus,
+  cpuSample,
+  isMain,
+  median,
+  parseArgs,
+  repoRoot,
+  runChild,
+  waitForIdle,
+} from './bench-util.js';
 import { DEFAULT_MODEL_DIR, makeBenchModel } from './make-model.js';
 import { measureMemoryBandwidth } from './membw.js';
 import type { MemBwResult } from './membw.js';
@@ -25,15 +36,20 @@ interface EngineRun {
   readonly decode_tok_s: number;
   readonly weight_bytes_per_token?: number;
   readonly peak_rss_bytes?: number;
+  /** CPUs kept busy by other processes during the run (system busy minus the engine's own CPU time). */
+  readonly other_load_cpus?: number;
   readonly raw: Record<string, unknown>;
 }
+
+/** Runs during which other processes used more than this many CPUs are set aside when cleaner runs exist. */
+const DISTURBED_CPUS = 0.25;
 
 type EngineOutcome = { ok: true; run: EngineRun } | { ok: false; reason: string };
 
 const preload = pathToFileURL(join(repoRoot, 'dist', 'bench', 'rss-preload.js')).href;
 
-function peakRssFrom(stderr: string): number | undefined {
-  const m = new RegExp(`${PEAK_RSS_MARKER} (\\d+)`).exec(stderr);
+function markerValue(stderr: string, marker: string): number | undefined {
+  const m = new RegExp(`${marker} ([0-9.eE+-]+)`).exec(stderr);
   return m ? Number(m[1]) : undefined;
 }
 
@@ -42,7 +58,13 @@ function num(v: unknown): number | undefined {
 }
 
 async function runEngine(prefix: string, script: string, args: string[], timeoutMs: number): Promise<EngineOutcome> {
+  const s0 = cpuSample();
+  const t0 = performance.now();
   const r = await runChild(process.execPath, ['--import', preload, script, ...args], { prefix, timeoutMs });
+  const wallS = (performance.now() - t0) / 1000;
+  const s1 = cpuSample();
+  const childCpuS = markerValue(r.stderr, CPU_TIME_MARKER);
+  const other = s0 && s1 && childCpuS !== undefined ? Math.max(0, busyCpus(s0, s1) - childCpuS / wallS) : undefined;
   if (r.code !== 0) {
     const first = r.stderr.split('\n').find((l) => l.trim() && !l.includes(PEAK_RSS_MARKER))?.trim().slice(0, 200);
     return { ok: false, reason: `exited with code ${r.code}${first ? `: ${first}` : ''}` };
@@ -53,7 +75,7 @@ async function runEngine(prefix: string, script: string, args: string[], timeout
     return { ok: false, reason: 'did not print a JSON line with numeric prefill_tok_s and decode_tok_s' };
   }
   const wbt = num(r.json.weight_bytes_per_token);
-  const rss = peakRssFrom(r.stderr) ?? num(r.json.peak_rss_bytes);
+  const rss = markerValue(r.stderr, PEAK_RSS_MARKER) ?? num(r.json.peak_rss_bytes);
   return {
     ok: true,
     run: {
@@ -61,6 +83,7 @@ async function runEngine(prefix: string, script: string, args: string[], timeout
       decode_tok_s: decode,
       ...(wbt !== undefined ? { weight_bytes_per_token: wbt } : {}),
       ...(rss !== undefined ? { peak_rss_bytes: rss } : {}),
+      ...(other !== undefined ? { other_load_cpus: other } : {}),
       raw: r.json,
     },
   };
@@ -73,9 +96,13 @@ interface Summary {
   readonly decode_gb_s: number;
   readonly fraction_of_bandwidth: number | undefined;
   readonly peak_rss_bytes: number | undefined;
+  readonly runs_total: number;
+  readonly runs_disturbed: number;
 }
 
-function summarize(runs: readonly EngineRun[], defaultBytes: number, bandwidthGbS: number | undefined): Summary {
+function summarize(all: readonly EngineRun[], defaultBytes: number, bandwidthGbS: number | undefined): Summary {
+  const clean = all.filter((r) => (r.other_load_cpus ?? 0) <= DISTURBED_CPUS);
+  const runs = clean.length > 0 ? clean : all;
   const decode = median(runs.map((r) => r.decode_tok_s));
   const bytes = median(runs.map((r) => r.weight_bytes_per_token ?? defaultBytes));
   const rss = runs.map((r) => r.peak_rss_bytes).filter((x): x is number => x !== undefined);
@@ -87,6 +114,8 @@ function summarize(runs: readonly EngineRun[], defaultBytes: number, bandwidthGb
     decode_gb_s: gbs,
     fraction_of_bandwidth: bandwidthGbS ? gbs / bandwidthGbS : undefined,
     peak_rss_bytes: rss.length ? Math.max(...rss) : undefined,
+    runs_total: all.length,
+    runs_disturbed: all.length - clean.length,
   };
 }
 
@@ -107,7 +136,9 @@ async function main(): Promise<void> {
     skipTessera: false,
     skipLlama: false,
     timeoutS: 900,
+    waitIdleS: 180,
   });
+  const log = (m: string): void => { console.error(m); };
   const model = await makeBenchModel(a.modelDir);
   const p = model.params;
   const common = ['--prompt-tokens', String(a.promptTokens), '--gen-tokens', String(a.genTokens), '--threads', String(a.threads)];
@@ -124,17 +155,26 @@ async function main(): Promise<void> {
   let llamaFail: string | undefined = a.skipLlama ? 'skipped (--skip-llama)' : undefined;
   for (let rep = 1; rep <= a.reps; rep++) {
     console.error(`--- repetition ${rep}/${a.reps}`);
+    await waitForIdle(DISTURBED_CPUS, a.waitIdleS, log);
     const m = measureMemoryBandwidth({ threads: a.threads, bytes: Math.round(a.membwGib * 2 ** 30) });
     bw.push(m);
     console.error(m.available ? `  membw: best ${m.best_gb_s} GB/s, median ${m.median_gb_s} GB/s` : `  membw unavailable: ${m.reason}`);
     if (!llamaFail) {
+      await waitForIdle(DISTURBED_CPUS, a.waitIdleS, log);
       const r = await runEngine('llama.cpp', join(repoRoot, 'dist', 'bench', 'llama-cpp-runner.js'), llamaArgs, timeoutMs);
-      if (r.ok) llama.push(r.run);
+      if (r.ok) {
+        llama.push(r.run);
+        log(`  llama.cpp: prefill ${r.run.prefill_tok_s.toFixed(1)} tok/s, decode ${r.run.decode_tok_s.toFixed(2)} tok/s, other load ${r.run.other_load_cpus?.toFixed(2) ?? '?'} CPUs`);
+      }
       else llamaFail = `failed: ${r.reason}`;
     }
     if (!tesseraSkip) {
+      await waitForIdle(DISTURBED_CPUS, a.waitIdleS, log);
       const r = await runEngine('tessera', a.tesseraCli, tesseraArgs, timeoutMs);
-      if (r.ok) tessera.push(r.run);
+      if (r.ok) {
+        tessera.push(r.run);
+        log(`  tessera: prefill ${r.run.prefill_tok_s.toFixed(1)} tok/s, decode ${r.run.decode_tok_s.toFixed(2)} tok/s, other load ${r.run.other_load_cpus?.toFixed(2) ?? '?'} CPUs`);
+      }
       else tesseraSkip = `failed (${r.reason}); skipped`;
     }
   }
@@ -172,6 +212,13 @@ async function main(): Promise<void> {
   };
   line('llama.cpp', ls, llamaFail);
   line('tessera', ts, tesseraSkip);
+  for (const [name, sm] of [['llama.cpp', ls], ['tessera', ts]] as const) {
+    if (sm && sm.runs_disturbed > 0) {
+      const clean = sm.runs_total - sm.runs_disturbed;
+      console.log(`note: ${name}: ${sm.runs_disturbed} of ${sm.runs_total} runs had other processes using > ${DISTURBED_CPUS} CPUs; ` +
+        (clean > 0 ? `medians use the ${clean} undisturbed run(s)` : 'no undisturbed run, medians use all runs'));
+    }
+  }
   if (ls && ts) {
     console.log(`\ntessera / llama.cpp: prefill ${(ts.prefill_tok_s / ls.prefill_tok_s).toFixed(2)}x, decode ${(ts.decode_tok_s / ls.decode_tok_s).toFixed(2)}x`);
   }

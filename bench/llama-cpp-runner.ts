@@ -134,7 +134,7 @@ async function main(): Promise<void> {
     promptTokens: 128,
     genTokens: 64,
     threads: 2,
-    flashAttention: 'off',
+    flashAttention: 'auto',
     json: false,
   });
   const fa = a.flashAttention === 'auto' ? 'auto' : a.flashAttention === 'on';
