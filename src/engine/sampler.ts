@@ -298,9 +298,16 @@ function topKIds(ids: readonly number[] | undefined, x: Float32Array, k: number)
 function drawFromProcessed(x: Float32Array, p: SamplingParams, rng: Rng): number {
   const invT = 1 / p.temperature;
   const max = x[argmaxFinite(x)]! * invT;
-  // Unnormalized probabilities; the best token has weight 1.
+  // Log of the unnormalized probability (0 for the best token) and the weight itself. Tokens more
+  // than e^-60 below the best are given weight 0: skipping their exp changes no probability by
+  // more than vocab * 1e-26.
+  const lw = new Float64Array(x.length);
   const w = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) w[i] = Math.exp(x[i]! * invT - max);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]! * invT - max;
+    lw[i] = v;
+    w[i] = v > -60 ? Math.exp(v) : 0;
+  }
 
   let kept: number[] | undefined; // undefined = every token, in id order
   if (p.minP > 0) {
@@ -309,7 +316,7 @@ function drawFromProcessed(x: Float32Array, p: SamplingParams, rng: Rng): number
     for (let i = 0; i < w.length; i++) if (w[i]! >= p.minP && w[i]! > 0) kept.push(i);
   }
   if (p.topK > 0 && (kept?.length ?? w.length) > p.topK) kept = topKIds(kept, x, p.topK);
-  if (p.topP < 1) kept = nucleus(kept, x, w, p.topP);
+  if (p.topP < 1) kept = nucleus(kept, x, lw, w, p.topP);
 
   let total = 0;
   const n = kept === undefined ? w.length : kept.length;
@@ -336,9 +343,9 @@ const BINS = 160; // log-weights down to -40; anything lower shares the last bin
  * binned by log-weight; bins above the crossing bin are kept whole and only the crossing bin is
  * sorted. Kept tokens come out in id order, except the crossing bin's, which follow best-first.
  */
-function nucleus(ids: readonly number[] | undefined, x: Float32Array, w: Float64Array, topP: number): number[] {
+function nucleus(ids: readonly number[] | undefined, x: Float32Array, lw: Float64Array, w: Float64Array, topP: number): number[] {
   const n = ids === undefined ? w.length : ids.length;
-  const binOf = (id: number): number => Math.min(BINS - 1, Math.floor(-Math.log(w[id]!) / BIN_WIDTH));
+  const binOf = (id: number): number => Math.min(BINS - 1, Math.floor(-lw[id]! / BIN_WIDTH));
   const mass = new Float64Array(BINS);
   let total = 0;
   for (let j = 0; j < n; j++) {
