@@ -43,6 +43,8 @@ export interface KvCacheSpec {
   readonly ropeDim: number;
   /** DSA indexer key width (index_head_dim), 0 without an indexer */
   readonly indexDim: number;
+  /** 'fp8': latents are exact e4m3 values times a ue8m0 scale per 128 (DeepSeek-V3.2) and may be stored so */
+  readonly latentFormat: 'fp8' | 'f32';
 }
 
 export interface KvCache {

@@ -1,21 +1,36 @@
 // Choosing a backend is a flag: --device NAME.
 import type { Backend } from './backend.js';
 import { RefBackend } from './ref/ref-backend.js';
+import { KernelBackend } from './kernel/kernel-backend.js';
+import { JsDevice } from './js/js-device.js';
+import { NoCompilerError, createCpuBackend } from './cpu/cpu-backend.js';
 
-export const DEVICES = ['ref'] as const;
+export const DEVICES = ['cpu', 'js', 'ref'] as const;
 export type DeviceName = (typeof DEVICES)[number];
 
 export interface BackendOptions {
   readonly threads?: number;
+  /** where to say that a fallback was taken (stderr by default) */
+  readonly warn?: (message: string) => void;
 }
 
 export function isDeviceName(s: string): s is DeviceName {
   return (DEVICES as readonly string[]).includes(s);
 }
 
-export async function createBackend(device: DeviceName, _options: BackendOptions = {}): Promise<Backend> {
+export async function createBackend(device: DeviceName, options: BackendOptions = {}): Promise<Backend> {
   switch (device) {
     case 'ref':
       return new RefBackend();
+    case 'js':
+      return new KernelBackend('js', new JsDevice());
+    case 'cpu':
+      try {
+        return createCpuBackend(options.threads);
+      } catch (e) {
+        if (!(e instanceof NoCompilerError)) throw e;
+        (options.warn ?? ((m) => process.stderr.write(`${m}\n`)))(`tessera: ${e.message}; falling back to --device js (slower)`);
+        return new KernelBackend('js', new JsDevice());
+      }
   }
 }

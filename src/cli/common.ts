@@ -26,7 +26,7 @@ export function oneOf<T extends string>(flag: string, value: string | undefined,
 }
 
 export async function backendFromFlags(device: string | undefined, threads?: number): Promise<Backend> {
-  const name = device ?? 'ref';
+  const name = device ?? 'cpu';
   if (!isDeviceName(name)) throw new UsageError(`unknown --device "${name}"; available: ${DEVICES.join(', ')}`);
   return createBackend(name, threads === undefined ? {} : { threads });
 }

@@ -64,6 +64,7 @@ export class DeepseekModel implements CausalLM {
       latentDim: c.kvLoraRank,
       ropeDim: c.qkRopeHeadDim,
       indexDim: c.indexer?.headDim ?? 0,
+      latentFormat: c.indexer ? 'fp8' : 'f32',
     });
   }
 

@@ -22,6 +22,27 @@ const STABLE_ROW_TOL = 2e-4;
 const UNSTABLE_ROW_TOL = 0.5;
 const HIDDEN_TOL = 1e-4;
 
+/**
+ * With FP8 activation quantization every linear input is rounded to e4m3, so a float32
+ * implementation that sums in another order lands on the other side of a rounding boundary on some
+ * rows; the fixtures' README (§5) recommends: median row deviation below 1e-4, no row above 0.5.
+ */
+class RowDeviations {
+  private readonly devs: number[] = [];
+  constructor(private readonly statistical: boolean) {}
+  check(dev: number, unstable: boolean, what: string): void {
+    this.devs.push(dev);
+    const tol = this.statistical || unstable ? UNSTABLE_ROW_TOL : STABLE_ROW_TOL;
+    assert.ok(dev <= tol, `${what}: max |Δlogit| ${dev} > ${tol}`);
+  }
+  finish(): void {
+    if (!this.statistical) return;
+    const sorted = [...this.devs].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)]!;
+    assert.ok(median <= 1e-4, `median row deviation ${median}`);
+  }
+}
+
 function rowDeviation(got: Float32Array, want: Float32Array, row: number, width: number): number {
   let m = 0;
   for (let i = row * width; i < (row + 1) * width; i++) m = Math.max(m, Math.abs(got[i]! - want[i]!));
@@ -49,19 +70,18 @@ export function runGoldenSuite(label: string, makeBackend: () => Backend): void 
           const trace: ForwardTrace = { hidden: [], indexerTopk: [], routing: [] };
           const logits = await seq.prefill(prompt, trace);
 
+          const statistical = golden.semantics === 'fp8-act-quant';
+          const rowsCheck = new RowDeviations(statistical);
           const want = array(p, 'prefill_logits');
           const unstable = new Set(golden.stability.unstable_prefill_rows[p]);
-          for (let i = 0; i < L; i++) {
-            const dev = rowDeviation(logits, want, i, V);
-            assert.ok(dev <= (unstable.has(i) ? UNSTABLE_ROW_TOL : STABLE_ROW_TOL), `prefill row ${i}: max |Δlogit| ${dev}`);
-          }
+          for (let i = 0; i < L; i++) rowsCheck.check(rowDeviation(logits, want, i, V), unstable.has(i), `prefill row ${i}`);
           assert.equal(argmax(logits.subarray((L - 1) * V)), golden.greedy_tokens[p]![0], 'first greedy token');
 
           const hidden = array(p, 'hidden_states');
           for (let l = 0; l < trace.hidden!.length; l++) {
             const h = await backend.read(trace.hidden![l]!);
             const dev = rowDeviation(h, hidden.subarray(l * L * H, (l + 1) * L * H), 0, L * H);
-            assert.ok(dev <= HIDDEN_TOL, `hidden state after layer ${l}: max |Δ| ${dev}`);
+            assert.ok(dev <= (statistical ? UNSTABLE_ROW_TOL : HIDDEN_TOL), `hidden state after layer ${l}: max |Δ| ${dev}`);
           }
 
           const topkWant = ints(p, 'prefill_indexer_topk');
@@ -95,7 +115,7 @@ export function runGoldenSuite(label: string, makeBackend: () => Backend): void 
             const stepTrace: ForwardTrace = { indexerTopk: [], routing: [] };
             const row = await seq.decode(golden.greedy_tokens[p]![s]!, stepTrace);
             const dev = rowDeviation(row, decodeWant.subarray(s * V, (s + 1) * V), 0, V);
-            assert.ok(dev <= (unstableDecode.has(s) ? UNSTABLE_ROW_TOL : STABLE_ROW_TOL), `decode step ${s}: max |Δlogit| ${dev}`);
+            rowsCheck.check(dev, unstableDecode.has(s), `decode step ${s}`);
             const margin = golden.diagnostics[p]!.argmax_margins[s + 1]!;
             if (margin > dev) assert.equal(argmax(row), golden.greedy_tokens[p]![s + 1], `greedy token after decode step ${s}`);
             for (let l = 0; l < model.info.numLayers; l++) {
@@ -109,6 +129,7 @@ export function runGoldenSuite(label: string, makeBackend: () => Backend): void 
               assert.deepEqual(Array.from(experts), golden.routing_decode[p]![s]![m], `decode step ${s} experts of MoE layer ${golden.moe_layers[m]}`);
             }
           }
+          rowsCheck.finish();
         } finally {
           model.dispose();
         }

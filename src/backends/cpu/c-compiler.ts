@@ -1,0 +1,61 @@
+// Compiles rendered C kernels at run time with the system compiler and caches the shared objects
+// on disk by a hash of (source, compiler version, flags), so a second start compiles nothing.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface CCompiler {
+  readonly path: string;
+  readonly version: string;
+  readonly flags: readonly string[];
+}
+
+const FLAGS = ['-O3', '-march=native', '-fopenmp', '-fPIC', '-shared', '-std=gnu11', '-fno-math-errno'];
+
+export function findCompiler(): CCompiler | null {
+  const candidates = [process.env['CC'], 'cc', 'gcc', 'clang'].filter((c): c is string => !!c);
+  for (const path of candidates) {
+    const r = spawnSync(path, ['--version'], { encoding: 'utf8' });
+    if (r.status === 0) {
+      // OpenMP is required: check that the compiler accepts -fopenmp and links.
+      const probe = spawnSync(path, ['-fopenmp', '-x', 'c', '-', '-fsyntax-only'], { input: '#include <omp.h>\nint main(void){return omp_get_max_threads();}', encoding: 'utf8' });
+      if (probe.status !== 0) continue;
+      return { path, version: r.stdout.split('\n')[0] ?? '', flags: FLAGS };
+    }
+  }
+  return null;
+}
+
+export function cacheDir(): string {
+  const base = process.env['TESSERA_CACHE_DIR'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir() || tmpdir(), '.cache'), 'tessera');
+  const dir = join(base, 'kernels');
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+export class CompileError extends Error {
+  constructor(
+    message: string,
+    readonly source: string,
+  ) {
+    super(message);
+    this.name = 'CompileError';
+  }
+}
+
+/** Path of a shared object built from `source` (compiled now unless cached). */
+export function compileShared(cc: CCompiler, name: string, source: string): string {
+  const hash = createHash('sha256').update(cc.version).update('\0').update(cc.flags.join(' ')).update('\0').update(source).digest('hex').slice(0, 24);
+  const dir = cacheDir();
+  const so = join(dir, `${name}-${hash}.so`);
+  if (existsSync(so)) return so;
+  const src = join(dir, `${name}-${hash}.${process.pid}.c`);
+  const tmp = `${so}.${process.pid}.tmp`;
+  writeFileSync(src, source);
+  const r = spawnSync(cc.path, [...cc.flags, '-o', tmp, src, '-lm'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new CompileError(`compiling kernel ${name} with ${cc.path} failed:\n${r.stderr}`, source);
+  renameSync(tmp, so); // atomic: concurrent processes never load a half-written file
+  return so;
+}

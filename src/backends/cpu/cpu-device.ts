@@ -1,0 +1,145 @@
+// The native CPU device: kernels rendered to C, compiled at run time, called through koffi;
+// weights memory-mapped straight from the model files (no copy, pages read on first touch).
+import koffi from 'koffi';
+import { statSync } from 'node:fs';
+import type { Kernel, Param } from '../../dsl/ir.js';
+import { CRenderer, C_PRELUDE } from '../../dsl/render-c.js';
+import type { TensorInfo } from '../../formats/safetensors.js';
+import type { TensorStore } from '../../formats/tensor-store.js';
+import { DTYPE_BYTES } from '../../formats/dtype.js';
+import type { Device, DeviceBuffer, KernelArg } from '../kernel/device.js';
+import { compileShared } from './c-compiler.js';
+import type { CCompiler } from './c-compiler.js';
+import { MAP_PRIVATE, O_RDONLY, PROT_READ, close, free, malloc, mapFailed, memcpyToNative, mmap, munmap, nativeView, open } from './libc.js';
+
+export class CpuBuffer implements DeviceBuffer {
+  constructor(
+    readonly addr: number,
+    readonly bytes: number,
+    readonly owned: boolean,
+  ) {}
+}
+
+type NativeFn = (...args: Array<number>) => void;
+
+const RUNTIME_SOURCE = `#include <omp.h>
+void tessera_set_threads(int n) { omp_set_num_threads(n); }
+int tessera_max_threads(void) { return omp_get_max_threads(); }
+`;
+
+export class CpuDevice implements Device {
+  readonly name = 'cpu';
+  readonly threads: number;
+  private readonly renderer = new CRenderer();
+  private readonly fns = new Map<string, { fn: NativeFn; params: readonly Param[] }>();
+  private readonly maps = new Map<string, { addr: number; bytes: number }>();
+  private readonly lists = new WeakMap<readonly DeviceBuffer[], CpuBuffer>();
+  private readonly owned = new Set<CpuBuffer>();
+
+  constructor(
+    private readonly cc: CCompiler,
+    threads?: number,
+  ) {
+    const rt = koffi.load(compileShared(cc, 'tessera_runtime', RUNTIME_SOURCE));
+    if (threads !== undefined) (rt.func('void tessera_set_threads(int)') as (n: number) => void)(threads);
+    this.threads = (rt.func('int tessera_max_threads(void)') as () => number)();
+  }
+
+  alloc(bytes: number): CpuBuffer {
+    const addr = malloc(Math.max(bytes, 64));
+    if (!addr) throw new RangeError(`out of memory allocating ${bytes} bytes`);
+    const b = new CpuBuffer(addr, bytes, true);
+    this.owned.add(b);
+    return b;
+  }
+
+  release(buf: DeviceBuffer): void {
+    const b = buf as CpuBuffer;
+    if (b.owned && this.owned.delete(b)) free(b.addr);
+  }
+
+  upload(buf: DeviceBuffer, data: ArrayBufferView, byteOffset = 0): void {
+    const b = buf as CpuBuffer;
+    if (byteOffset + data.byteLength > b.bytes) throw new RangeError(`upload of ${data.byteLength} bytes at ${byteOffset} overflows a ${b.bytes}-byte buffer`);
+    memcpyToNative(b.addr + byteOffset, data, data.byteLength);
+  }
+
+  async download(buf: DeviceBuffer, bytes?: number): Promise<ArrayBuffer> {
+    return this.view(buf, bytes).slice(0);
+  }
+
+  /** Zero-copy view of a buffer's memory (valid until the buffer is released). */
+  view(buf: DeviceBuffer, bytes?: number): ArrayBuffer {
+    const b = buf as CpuBuffer;
+    return nativeView(b.addr, bytes ?? b.bytes);
+  }
+
+  loadTensor(_store: TensorStore, t: TensorInfo): DeviceBuffer {
+    let map = this.maps.get(t.file);
+    if (!map) {
+      const bytes = statSync(t.file).size;
+      const fd = open(t.file, O_RDONLY);
+      if (fd < 0) throw new Error(`cannot open ${t.file} for mapping`);
+      const addr = mmap(0, bytes, PROT_READ, MAP_PRIVATE, fd, 0);
+      close(fd);
+      if (mapFailed(addr)) throw new Error(`cannot memory-map ${t.file}`);
+      map = { addr, bytes };
+      this.maps.set(t.file, map);
+    }
+    const addr = map.addr + t.offset;
+    if (addr % DTYPE_BYTES[t.dtype] === 0) return new CpuBuffer(addr, t.byteLength, false);
+    // Misaligned data (an odd header length): copy once into aligned memory.
+    const copy = this.alloc(t.byteLength);
+    memcpyToNative(copy.addr, new Uint8Array(nativeView(addr, t.byteLength)), t.byteLength);
+    return copy;
+  }
+
+  run(kernel: Kernel, args: Readonly<Record<string, KernelArg>>): void {
+    const { fn, params } = this.compiled(kernel);
+    fn(...params.map((p) => this.arg(p, args[p.name], kernel.name)));
+  }
+
+  private arg(p: Param, a: KernelArg | undefined, kernel: string): number {
+    if (a === undefined) throw new Error(`kernel ${kernel}: missing argument ${p.name}`);
+    if (p.kind === 'scalar') {
+      if (typeof a !== 'number') throw new Error(`kernel ${kernel}: ${p.name} must be a number`);
+      return a;
+    }
+    if (p.kind === 'list') {
+      if (!Array.isArray(a)) throw new Error(`kernel ${kernel}: ${p.name} must be a buffer list`);
+      return this.listTable(a as readonly DeviceBuffer[]).addr;
+    }
+    if (!(a instanceof CpuBuffer)) throw new Error(`kernel ${kernel}: ${p.name} must be a cpu buffer`);
+    return a.addr;
+  }
+
+  /** A native array of the list's addresses, built once per list. */
+  private listTable(list: readonly DeviceBuffer[]): CpuBuffer {
+    let t = this.lists.get(list);
+    if (!t) {
+      t = this.alloc(8 * Math.max(1, list.length));
+      this.upload(t, new BigUint64Array(list.map((b) => BigInt((b as CpuBuffer).addr))));
+      this.lists.set(list, t);
+    }
+    return t;
+  }
+
+  private compiled(kernel: Kernel): { fn: NativeFn; params: readonly Param[] } {
+    let c = this.fns.get(kernel.name);
+    if (!c) {
+      const source = C_PRELUDE + this.renderer.render(kernel);
+      const lib = koffi.load(compileShared(this.cc, kernel.name, source));
+      const sig = kernel.params.map((p) => (p.kind === 'scalar' ? (p.t === 'f32' ? 'float' : p.t === 'u32' ? 'uint32_t' : 'int32_t') : 'uintptr_t'));
+      c = { fn: lib.func(kernel.name, 'void', sig) as NativeFn, params: kernel.params };
+      this.fns.set(kernel.name, c);
+    }
+    return c;
+  }
+
+  dispose(): void {
+    for (const b of this.owned) free(b.addr);
+    this.owned.clear();
+    for (const m of this.maps.values()) munmap(m.addr, m.bytes);
+    this.maps.clear();
+  }
+}

@@ -1,0 +1,26 @@
+// What a kernel-running backend needs from a device: memory, weights, and launching DSL kernels.
+// cpu (C + koffi), js (typed arrays) and webgpu implement this; kernel-backend.ts builds every op on it.
+import type { Kernel } from '../../dsl/ir.js';
+import type { TensorInfo } from '../../formats/safetensors.js';
+import type { TensorStore } from '../../formats/tensor-store.js';
+
+export interface DeviceBuffer {
+  readonly bytes: number;
+}
+
+export type KernelArg = DeviceBuffer | number | readonly DeviceBuffer[];
+
+export interface Device {
+  readonly name: string;
+  /** A buffer of at least `bytes` bytes; contents undefined. */
+  alloc(bytes: number): DeviceBuffer;
+  release(buf: DeviceBuffer): void;
+  upload(buf: DeviceBuffer, data: ArrayBufferView, byteOffset?: number): void;
+  /** A copy of the first `bytes` bytes (all by default). */
+  download(buf: DeviceBuffer, bytes?: number): Promise<ArrayBuffer>;
+  /** A tensor's bytes as stored in the file (memory-mapped where the device can). */
+  loadTensor(store: TensorStore, tensor: TensorInfo): DeviceBuffer;
+  /** Run a kernel; args by parameter name (buffers, numbers for scalars, buffer lists). */
+  run(kernel: Kernel, args: Readonly<Record<string, KernelArg>>): void;
+  dispose(): void;
+}

@@ -1,0 +1,526 @@
+// A Backend built from DSL kernels on any Device (cpu, js, webgpu): every op picks a kernel
+// variant for its dtypes/shapes, allocates outputs from a per-step pool, and launches it.
+import type {
+  Backend,
+  ExpertWeights,
+  KvCache,
+  KvCacheSpec,
+  LinearMode,
+  QuantTensor,
+  Routing,
+  RoutingParams,
+  Selection,
+  Step,
+  StepInput,
+  Tensor,
+  Weight,
+  WeightSpec,
+} from '../backend.js';
+import type { Kernel } from '../../dsl/ir.js';
+import type { Device, DeviceBuffer, KernelArg } from './device.js';
+import { KKvCache, KQuant, KRouting, KSelection, KTensor, KWeight } from './kernel-types.js';
+import { KernelStep } from './kernel-step.js';
+import * as ew from '../../kernels/elementwise.js';
+import { actQuantKernel, hadamardQuantKernel } from '../../kernels/quant.js';
+import { linearKernel, linearName } from '../../kernels/linear.js';
+import type { LinearSpec } from '../../kernels/linear.js';
+import { gatherLatentKernel, writeIndexKernel, writeLatentKernel } from '../../kernels/kv-cache.js';
+import { indexerScoresKernel, topkKernel } from '../../kernels/indexer.js';
+import { absorbOutputKernel, absorbQueryKernel, attentionDecodeKernel, attentionPrefillKernel } from '../../kernels/attention.js';
+import { expertGemmKernel, expertGemmName, moeAlignKernel, moeCombineKernel, routeKernel, routeName } from '../../kernels/moe.js';
+import type { ExpertGemmSpec } from '../../kernels/moe.js';
+
+export function asK(t: Tensor): KTensor {
+  if (!(t instanceof KTensor)) throw new Error('tensor does not belong to this backend');
+  return t;
+}
+export function asKW(w: Weight): KWeight {
+  if (!(w instanceof KWeight)) throw new Error(`weight ${w.name} does not belong to this backend`);
+  return w;
+}
+function asKStep(s: Step): KernelStep {
+  if (!(s instanceof KernelStep)) throw new Error('step does not belong to this backend');
+  return s;
+}
+function asKCache(c: KvCache): KKvCache {
+  if (!(c instanceof KKvCache)) throw new Error('KV cache does not belong to this backend');
+  return c;
+}
+
+/** Pick a register tile for a product with `tokens` input rows. */
+function tileFor(tokens: number): { rows: number; tokens: number } {
+  return tokens >= 2 ? { rows: 4, tokens: 2 } : { rows: 4, tokens: 1 };
+}
+
+export class KernelBackend implements Backend {
+  private readonly kernels = new Map<string, Kernel>();
+  /** free device buffers by byte size, reused across steps */
+  private readonly pool = new Map<number, DeviceBuffer[]>();
+  private stepBuffers: DeviceBuffer[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly device: Device,
+  ) {}
+
+  // ---- plumbing ---------------------------------------------------------------------------------
+  protected kernel(key: string, build: () => Kernel): Kernel {
+    let k = this.kernels.get(key);
+    if (!k) {
+      k = build();
+      this.kernels.set(key, k);
+    }
+    return k;
+  }
+
+  protected scratch(bytes: number): DeviceBuffer {
+    const size = Math.max(64, 2 ** Math.ceil(Math.log2(Math.max(bytes, 1))));
+    const free = this.pool.get(size);
+    const buf = free?.pop() ?? this.device.alloc(size);
+    this.stepBuffers.push(buf);
+    return buf;
+  }
+
+  protected tensor(rows: number, cols: number): KTensor {
+    return new KTensor(this.scratch(rows * cols * 4), [rows, cols]);
+  }
+
+  private uploadStep(data: Int32Array | Float32Array): DeviceBuffer {
+    const b = this.scratch(data.byteLength);
+    if (data.byteLength) this.device.upload(b, data);
+    return b;
+  }
+
+  protected run(kernel: Kernel, args: Readonly<Record<string, KernelArg>>): void {
+    this.device.run(kernel, args);
+  }
+
+  loadWeight(spec: WeightSpec): Weight {
+    return new KWeight(this.device, spec);
+  }
+
+  createKvCache(spec: KvCacheSpec): KvCache {
+    return new KKvCache(this.device, spec);
+  }
+
+  beginStep(input: StepInput, cache: KvCache): Step {
+    for (const b of this.stepBuffers) {
+      const list = this.pool.get(b.bytes) ?? [];
+      list.push(b);
+      this.pool.set(b.bytes, list);
+    }
+    this.stepBuffers = [];
+    return new KernelStep(input, cache.spec.blockSize, (d) => this.uploadStep(d));
+  }
+
+  // ---- elementwise and normalization ---------------------------------------------------------
+  embed(table: Weight, step: Step): Tensor {
+    const w = asKW(table);
+    const s = asKStep(step);
+    const [, hidden] = w.shape as [number, number];
+    const out = this.tensor(s.rows, hidden);
+    const args: Record<string, KernelArg> = { ids: s.tokens, table: w.buf, out: out.buf, rows: s.rows, cols: hidden };
+    if (w.dtype === 'F8_E4M3') args['scales'] = w.scales;
+    this.run(this.kernel(`embed_${w.dtype}`, () => ew.embedKernel(w.dtype)), args);
+    return out;
+  }
+
+  rmsNorm(x: Tensor, weight: Weight, eps: number): Tensor {
+    const a = asK(x);
+    const w = asKW(weight);
+    const y = this.tensor(a.rows, a.cols);
+    this.run(this.kernel(`rmsnorm_${w.dtype}`, () => ew.rmsNormKernel(w.dtype)), { x: a.buf, w: w.buf, y: y.buf, rows: a.rows, cols: a.cols, eps });
+    return y;
+  }
+
+  layerNorm(x: Tensor, weight: Weight, bias: Weight, eps: number): Tensor {
+    const a = asK(x);
+    const w = asKW(weight);
+    const y = this.tensor(a.rows, a.cols);
+    this.run(this.kernel(`layernorm_${w.dtype}`, () => ew.layerNormKernel(w.dtype)), { x: a.buf, w: w.buf, b: asKW(bias).buf, y: y.buf, rows: a.rows, cols: a.cols, eps });
+    return y;
+  }
+
+  add(x: Tensor, y: Tensor): Tensor {
+    const a = asK(x);
+    const out = this.tensor(a.rows, a.cols);
+    this.run(this.kernel('add', ew.addKernel), { a: a.buf, b: asK(y).buf, y: out.buf, n: a.rows * a.cols });
+    return out;
+  }
+
+  siluMul(gate: Tensor, up: Tensor): Tensor {
+    const g = asK(gate);
+    const out = this.tensor(g.rows, g.cols);
+    this.run(this.kernel('silu_mul', ew.siluMulKernel), { g: g.buf, u: asK(up).buf, y: out.buf, n: g.rows * g.cols });
+    return out;
+  }
+
+  narrow(x: Tensor, groups: number, start: number, len: number): Tensor {
+    const a = asK(x);
+    const out = this.tensor(a.rows, groups * len);
+    this.run(this.kernel('narrow', ew.narrowKernel), { x: a.buf, y: out.buf, rows: a.rows, cols: a.cols, groups, start, len });
+    return out;
+  }
+
+  private copy(src: KTensor, srcRow: number, dst: KTensor, dstRow: number, rows: number): void {
+    const n = rows * src.cols;
+    if (n > 0) this.run(this.kernel('copy', ew.copyKernel), { src: src.buf, dst: dst.buf, n, src_off: srcRow * src.cols, dst_off: dstRow * dst.cols });
+  }
+
+  rows(x: Tensor, start: number, count: number): Tensor {
+    const a = asK(x);
+    const out = this.tensor(count, a.cols);
+    this.copy(a, start, out, 0, count);
+    return out;
+  }
+
+  concatRows(parts: readonly Tensor[]): Tensor {
+    const ts = parts.map(asK);
+    const out = this.tensor(
+      ts.reduce((n, t) => n + t.rows, 0),
+      ts[0]?.cols ?? 0,
+    );
+    let row = 0;
+    for (const t of ts) {
+      this.copy(t, 0, out, row, t.rows);
+      row += t.rows;
+    }
+    return out;
+  }
+
+  gatherRows(x: Tensor, rows: Int32Array): Tensor {
+    const a = asK(x);
+    const out = this.tensor(rows.length, a.cols);
+    this.run(this.kernel('gather_rows', ew.gatherRowsKernel), { x: a.buf, idx: this.uploadStep(rows), y: out.buf, rows: rows.length, cols: a.cols });
+    return out;
+  }
+
+  // ---- linear ---------------------------------------------------------------------------------
+  /** x quantized per row and 128-block: e4m3 values (f32) and scales. */
+  protected actQuant(x: KTensor, format: 'ue8m0' | 'plain'): { values: KTensor; scales: DeviceBuffer } {
+    const values = this.tensor(x.rows, x.cols);
+    const scales = this.scratch(x.rows * Math.ceil(x.cols / 128) * 4);
+    this.run(this.kernel(`act_quant_${format}`, () => actQuantKernel(format, false)), { x: x.buf, y: values.buf, scales, rows: x.rows, cols: x.cols });
+    return { values, scales };
+  }
+
+  linear(x: Tensor, weight: Weight, mode: LinearMode, scaleFormat: 'ue8m0' | 'plain' = 'ue8m0'): Tensor {
+    const a = asK(x);
+    const w = asKW(weight);
+    const [n, k] = w.shape as [number, number];
+    if (a.cols !== k) throw new Error(`linear ${w.name}: input has ${a.cols} columns, weight ${k}`);
+    const spec: LinearSpec = { dtype: w.dtype, mode: w.dtype === 'F8_E4M3' ? mode : 'plain', tile: tileFor(a.rows) };
+    const y = this.tensor(a.rows, n);
+    const args: Record<string, KernelArg> = { w: w.buf, y: y.buf, t: a.rows, n, k };
+    if (spec.mode === 'fp8-act') {
+      const q = this.actQuant(a, scaleFormat);
+      args['x'] = q.values.buf;
+      args['x_scales'] = q.scales;
+    } else args['x'] = a.buf;
+    if (w.dtype === 'F8_E4M3') args['w_scales'] = w.scales;
+    this.run(this.kernel(linearName(spec), () => linearKernel(spec)), args);
+    return y;
+  }
+
+  // ---- rotary, quantization -----------------------------------------------------------------
+  rope(x: Tensor, groups: number, start: number, ropeDim: number, layout: 'interleaved' | 'half', step: Step, rowOffset = 0): Tensor {
+    const a = asK(x);
+    const s = asKStep(step);
+    const y = this.tensor(a.rows, a.cols);
+    this.run(this.kernel(`rope_${layout}`, () => ew.ropeKernel(layout)), {
+      x: a.buf,
+      cos: s.cos,
+      sin: s.sin,
+      y: y.buf,
+      rows: a.rows,
+      cols: a.cols,
+      groups,
+      start,
+      half: ropeDim / 2,
+      row_offset: rowOffset,
+    });
+    return y;
+  }
+
+  fp8RoundTrip(x: Tensor): Tensor {
+    const a = asK(x);
+    const y = this.tensor(a.rows, a.cols);
+    this.run(this.kernel('fp8_round_trip', () => actQuantKernel('ue8m0', true)), { x: a.buf, y: y.buf, rows: a.rows, cols: a.cols });
+    return y;
+  }
+
+  hadamardQuant(x: Tensor): QuantTensor {
+    const a = asK(x);
+    const values = this.tensor(a.rows, a.cols);
+    const vectors = (a.rows * a.cols) / 128;
+    const scales = this.scratch(vectors * 4);
+    this.run(this.kernel('hadamard_quant', hadamardQuantKernel), { x: a.buf, y: values.buf, scales, vectors });
+    return new KQuant(values, scales);
+  }
+
+  // ---- attention -----------------------------------------------------------------------------
+  writeLatentCache(cache: KvCache, layer: number, latent: Tensor, kpe: Tensor, step: Step): void {
+    const c = asKCache(cache);
+    const s = asKStep(step);
+    const fmt = c.spec.latentFormat;
+    const args: Record<string, KernelArg> = {
+      latent: asK(latent).buf,
+      kpe: asK(kpe).buf,
+      slots: s.slots,
+      cache_latent: c.latent[layer]!,
+      cache_pe: c.pe[layer]!,
+      rows: s.rows,
+      r: c.spec.latentDim,
+      rope: c.spec.ropeDim,
+    };
+    if (fmt === 'fp8') args['cache_scales'] = c.latentScales[layer]!;
+    this.run(this.kernel(`write_latent_${fmt}`, () => writeLatentKernel(fmt)), args);
+  }
+
+  writeIndexCache(cache: KvCache, layer: number, keys: QuantTensor, step: Step): void {
+    const c = asKCache(cache);
+    const q = keys as KQuant;
+    const s = asKStep(step);
+    this.run(this.kernel('write_index', writeIndexKernel), {
+      values: q.values.buf,
+      scales: q.scales,
+      slots: s.slots,
+      cache_codes: c.indexCodes[layer]!,
+      cache_scales: c.indexScales[layer]!,
+      rows: s.rows,
+    });
+  }
+
+  indexerTopk(cache: KvCache, layer: number, q: QuantTensor, w: Tensor, wScale: number, topk: number, step: Step): Selection {
+    const c = asKCache(cache);
+    const s = asKStep(step);
+    const quant = q as KQuant;
+    const heads = asK(w).cols;
+    const sel = new KSelection(this.scratch(s.rows * topk * 4), [s.rows, topk]);
+    const keys = s.maxKeys;
+    const scores = this.scratch(s.rows * keys * 4);
+    if (keys > topk) {
+      this.run(this.kernel(`indexer_scores_${heads}`, () => indexerScoresKernel(heads)), {
+        q: quant.values.buf,
+        q_scales: quant.scales,
+        w: asK(w).buf,
+        codes: c.indexCodes[layer]!,
+        k_scales: c.indexScales[layer]!,
+        row_seq: s.rowSeqBuf,
+        row_pos: s.rowPosBuf,
+        tables: s.tables,
+        scores,
+        rows: s.rows,
+        keys,
+        w_scale: wScale,
+        block_size: s.blockSize,
+        max_blocks: s.maxBlocks,
+      });
+    }
+    this.run(this.kernel('topk_select', topkKernel), { scores, row_pos: s.rowPosBuf, sel: sel.buf, rows: s.rows, keys, topk });
+    return sel;
+  }
+
+  gatherPrefillKeys(cache: KvCache, layer: number, step: Step): { latent: Tensor; kpe: Tensor } {
+    const c = asKCache(cache);
+    const s = asKStep(step);
+    const { latentDim: r, ropeDim: rope, latentFormat: fmt } = c.spec;
+    const keys = s.prefillKeyCount;
+    const latent = this.tensor(keys, r);
+    const kpe = this.tensor(keys, rope);
+    const args: Record<string, KernelArg> = { slots: s.prefillKeySlots, cache_latent: c.latent[layer]!, cache_pe: c.pe[layer]!, latent: latent.buf, kpe: kpe.buf, keys, r, rope };
+    if (fmt === 'fp8') args['cache_scales'] = c.latentScales[layer]!;
+    this.run(this.kernel(`gather_latent_${fmt}`, () => gatherLatentKernel(fmt)), args);
+    return { latent, kpe };
+  }
+
+  attentionPrefill(q: Tensor, kv: Tensor, kpe: Tensor, sel: Selection | null, scale: number, nope: number, step: Step): Tensor {
+    const s = asKStep(step);
+    const qa = asK(q);
+    const pe = asK(kpe);
+    const rope = pe.cols;
+    const heads = qa.cols / (nope + rope);
+    const v = asK(kv).cols / heads - nope;
+    const topk = sel ? sel.shape[1]! : 0;
+    const maxKeys = sel ? topk : s.maxKeys;
+    const out = this.tensor(s.prefillRows, heads * v);
+    const sparse = sel !== null;
+    const args: Record<string, KernelArg> = {
+      q: qa.buf,
+      kv: asK(kv).buf,
+      kpe: pe.buf,
+      row_pos: s.rowPosBuf,
+      row_key_base: s.prefillKeyBase,
+      scratch: this.scratch(s.prefillRows * heads * maxKeys * 4),
+      out: out.buf,
+      rows: s.prefillRows,
+      heads,
+      topk,
+      max_keys: maxKeys,
+      scale,
+    };
+    if (sel) args['sel'] = (sel as KSelection).buf;
+    this.run(this.kernel(`attn_prefill_${nope}_${rope}_${v}_${sparse}`, () => attentionPrefillKernel(nope, rope, v, sparse)), args);
+    return out;
+  }
+
+  attentionDecode(cache: KvCache, layer: number, qLat: Tensor, qPe: Tensor, sel: Selection | null, scale: number, step: Step): Tensor {
+    const c = asKCache(cache);
+    const s = asKStep(step);
+    const ql = asK(qLat);
+    const r = c.spec.latentDim;
+    const heads = ql.cols / r;
+    const headBlock = [8, 4, 2, 1].find((b) => heads % b === 0)!;
+    const topk = sel ? sel.shape[1]! : 0;
+    const maxKeys = sel ? topk : s.maxKeys;
+    const programs = ql.rows * (heads / headBlock);
+    const out = this.tensor(ql.rows, ql.cols);
+    const fmt = c.spec.latentFormat;
+    const sparse = sel !== null;
+    const args: Record<string, KernelArg> = {
+      q_lat: ql.buf,
+      q_pe: asK(qPe).buf,
+      cache_latent: c.latent[layer]!,
+      cache_pe: c.pe[layer]!,
+      row_seq: s.rowSeqBuf,
+      row_pos: s.rowPosBuf,
+      tables: s.tables,
+      scratch: this.scratch(programs * maxKeys * headBlock * 4),
+      slots: this.scratch(programs * maxKeys * 4),
+      out: out.buf,
+      rows: ql.rows,
+      heads,
+      rope: c.spec.ropeDim,
+      row_base: s.prefillRows,
+      topk,
+      max_keys: maxKeys,
+      scale,
+      block_size: s.blockSize,
+      max_blocks: s.maxBlocks,
+    };
+    if (fmt === 'fp8') args['cache_scales'] = c.latentScales[layer]!;
+    if (sel) args['sel'] = (sel as KSelection).buf;
+    this.run(this.kernel(`attn_decode_${fmt}_${r}_${headBlock}_${sparse}`, () => attentionDecodeKernel(fmt, r, headBlock, sparse)), args);
+    return out;
+  }
+
+  absorbQuery(qNope: Tensor, kvB: Weight, nope: number, v: number): Tensor {
+    const q = asK(qNope);
+    const w = asKW(kvB);
+    const r = w.shape[1]!;
+    const heads = q.cols / nope;
+    const out = this.tensor(q.rows, heads * r);
+    const args: Record<string, KernelArg> = { q: q.buf, w: w.buf, out: out.buf, rows: q.rows, heads };
+    if (w.dtype === 'F8_E4M3') args['w_scales'] = w.scales;
+    this.run(this.kernel(`absorb_q_${w.dtype}_${nope}_${v}_${r}`, () => absorbQueryKernel(w.dtype, nope, v, r)), args);
+    return out;
+  }
+
+  absorbOutput(oLat: Tensor, kvB: Weight, nope: number, v: number): Tensor {
+    const o = asK(oLat);
+    const w = asKW(kvB);
+    const r = w.shape[1]!;
+    const heads = o.cols / r;
+    const out = this.tensor(o.rows, heads * v);
+    const args: Record<string, KernelArg> = { o: o.buf, w: w.buf, out: out.buf, rows: o.rows, heads };
+    if (w.dtype === 'F8_E4M3') args['w_scales'] = w.scales;
+    this.run(this.kernel(`absorb_o_${w.dtype}_${nope}_${v}_${r}`, () => absorbOutputKernel(w.dtype, nope, v, r)), args);
+    return out;
+  }
+
+  // ---- mixture of experts ----------------------------------------------------------------------
+  route(logits: Tensor, bias: Weight | null, params: RoutingParams): Routing {
+    const l = asK(logits);
+    const experts = this.scratch(l.rows * params.topk * 4);
+    const weights = this.scratch(l.rows * params.topk * 4);
+    const args: Record<string, KernelArg> = { logits: l.buf, experts, weights, rows: l.rows, scaling: params.scalingFactor };
+    if (bias) args['bias'] = asKW(bias).f32;
+    this.run(this.kernel(routeName(l.cols, params, bias !== null), () => routeKernel(l.cols, params, bias !== null)), args);
+    return new KRouting(experts, weights, l.rows, params.topk);
+  }
+
+  moe(x: Tensor, routing: Routing, experts: readonly ExpertWeights[], mode: LinearMode, scaleFormat: 'ue8m0' | 'plain' = 'ue8m0'): Tensor {
+    const a = asK(x);
+    const r = routing as KRouting;
+    const first = asKW(experts[0]!.gate);
+    const dtype = first.dtype;
+    const m: LinearMode = dtype === 'F8_E4M3' ? mode : 'plain';
+    const [inner, hidden] = first.shape as [number, number];
+    const E = experts.length;
+    const pairs = r.rows * r.topk;
+    const counts = this.scratch(E * 4);
+    const offsets = this.scratch(E * 4);
+    const order = this.scratch(pairs * 4);
+    this.run(this.kernel('moe_align', moeAlignKernel), { experts: r.experts, counts, offsets, order, pairs, num_experts: E });
+    const lists = this.expertLists(experts);
+    const tile = tileFor(Math.ceil(pairs / Math.min(E, pairs)));
+
+    const gu: ExpertGemmSpec = { dtype, mode: m, tile, stage: 'gate_up' };
+    const h = this.tensor(pairs, inner);
+    const guArgs: Record<string, KernelArg> = { w_gate: lists.gate, w_up: lists.up, counts, offsets, order, out: h.buf, num_experts: E, topk: r.topk, n: inner, k: hidden };
+    this.bindInput(guArgs, a, m, scaleFormat);
+    if (dtype === 'F8_E4M3') Object.assign(guArgs, { s_gate: lists.sGate, s_up: lists.sUp });
+    this.run(this.kernel(expertGemmName(gu), () => expertGemmKernel(gu)), guArgs);
+
+    const dn: ExpertGemmSpec = { dtype, mode: m, tile, stage: 'down' };
+    const yPairs = this.tensor(pairs, hidden);
+    const dnArgs: Record<string, KernelArg> = { w_down: lists.down, counts, offsets, order, route_weights: r.weights, out: yPairs.buf, num_experts: E, topk: r.topk, n: hidden, k: inner };
+    this.bindInput(dnArgs, h, m, scaleFormat);
+    if (dtype === 'F8_E4M3') dnArgs['s_down'] = lists.sDown;
+    this.run(this.kernel(expertGemmName(dn), () => expertGemmKernel(dn)), dnArgs);
+
+    const y = this.tensor(a.rows, hidden);
+    this.run(this.kernel('moe_combine', moeCombineKernel), { pairs: yPairs.buf, y: y.buf, rows: a.rows, cols: hidden, topk: r.topk });
+    return y;
+  }
+
+  private bindInput(args: Record<string, KernelArg>, x: KTensor, mode: LinearMode, scaleFormat: 'ue8m0' | 'plain'): void {
+    if (mode === 'fp8-act') {
+      const q = this.actQuant(x, scaleFormat);
+      args['x'] = q.values.buf;
+      args['x_scales'] = q.scales;
+    } else args['x'] = x.buf;
+  }
+
+  private readonly listCache = new WeakMap<readonly ExpertWeights[], Record<'gate' | 'up' | 'down' | 'sGate' | 'sUp' | 'sDown', DeviceBuffer[]>>();
+
+  /** The experts' buffers as lists (built once per layer; weights load on first use by the device). */
+  private expertLists(experts: readonly ExpertWeights[]): Record<'gate' | 'up' | 'down' | 'sGate' | 'sUp' | 'sDown', DeviceBuffer[]> {
+    let l = this.listCache.get(experts);
+    if (!l) {
+      const ws = experts.map((e) => ({ gate: asKW(e.gate), up: asKW(e.up), down: asKW(e.down) }));
+      const fp8 = ws[0]!.gate.dtype === 'F8_E4M3';
+      l = {
+        gate: ws.map((e) => e.gate.buf),
+        up: ws.map((e) => e.up.buf),
+        down: ws.map((e) => e.down.buf),
+        sGate: fp8 ? ws.map((e) => e.gate.scales) : [],
+        sUp: fp8 ? ws.map((e) => e.up.scales) : [],
+        sDown: fp8 ? ws.map((e) => e.down.scales) : [],
+      };
+      this.listCache.set(experts, l);
+    }
+    return l;
+  }
+
+  // ---- output ----------------------------------------------------------------------------------
+  async read(x: Tensor): Promise<Float32Array> {
+    const a = asK(x);
+    return new Float32Array(await this.device.download(a.buf, a.rows * a.cols * 4));
+  }
+
+  async readSelection(sel: Selection): Promise<Int32Array> {
+    const s = sel as KSelection;
+    return new Int32Array(await this.device.download(s.buf, s.shape[0] * s.shape[1] * 4));
+  }
+
+  async readRouting(r: Routing): Promise<{ experts: Int32Array; weights: Float32Array }> {
+    const k = r as KRouting;
+    const n = k.rows * k.topk * 4;
+    return { experts: new Int32Array(await this.device.download(k.experts, n)), weights: new Float32Array(await this.device.download(k.weights, n)) };
+  }
+
+  dispose(): void {
+    this.device.dispose();
+  }
+}

@@ -1,0 +1,124 @@
+// Tensors, weights and caches of backends that run DSL kernels on a Device.
+import type { KvCache, KvCacheSpec, QuantTensor, Routing, Selection, Tensor, Weight, WeightDType, WeightSpec } from '../backend.js';
+import { decodeToF32 } from '../../formats/dtype.js';
+import { ModelFormatError } from '../../formats/errors.js';
+import type { Device, DeviceBuffer } from './device.js';
+
+export class KTensor implements Tensor {
+  constructor(
+    readonly buf: DeviceBuffer,
+    readonly shape: readonly [number, number],
+  ) {}
+  get rows(): number {
+    return this.shape[0];
+  }
+  get cols(): number {
+    return this.shape[1];
+  }
+}
+
+export class KQuant implements QuantTensor {
+  /** values: e4m3 values as f32 [rows, cols]; scales: f32 [rows, cols/128] */
+  constructor(
+    readonly values: KTensor,
+    readonly scales: DeviceBuffer,
+  ) {}
+  get shape(): readonly number[] {
+    return this.values.shape;
+  }
+}
+
+export class KSelection implements Selection {
+  constructor(
+    readonly buf: DeviceBuffer,
+    readonly shape: readonly [number, number],
+  ) {}
+}
+
+export class KRouting implements Routing {
+  constructor(
+    readonly experts: DeviceBuffer,
+    readonly weights: DeviceBuffer,
+    readonly rows: number,
+    readonly topk: number,
+  ) {}
+}
+
+/** A weight in its file dtype, put on the device the first time a kernel needs it. */
+export class KWeight implements Weight {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly dtype: WeightDType;
+  private data: DeviceBuffer | null = null;
+  private scaleData: DeviceBuffer | null = null;
+  private f32Data: DeviceBuffer | null = null;
+
+  constructor(
+    private readonly device: Device,
+    private readonly spec: WeightSpec,
+  ) {
+    const t = spec.tensor;
+    if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16' && t.dtype !== 'F8_E4M3') {
+      throw new ModelFormatError(t.file, `dtype ${t.dtype} cannot be used as a weight`, { tensor: t.name });
+    }
+    if (t.shape.reduce((a, b) => a * b, 1) >= 2 ** 31) throw new ModelFormatError(t.file, 'tensors of 2^31 or more elements are not supported', { tensor: t.name });
+    this.name = t.name;
+    this.shape = t.shape;
+    this.dtype = t.dtype;
+  }
+
+  get buf(): DeviceBuffer {
+    this.data ??= this.device.loadTensor(this.spec.store, this.spec.tensor);
+    return this.data;
+  }
+
+  /** weight_scale_inv as f32 [ceil(out/128), ceil(in/128)] */
+  get scales(): DeviceBuffer {
+    if (!this.scaleData) {
+      const s = this.spec.scale;
+      if (!s) throw new ModelFormatError(this.spec.tensor.file, 'FP8 weight has no weight_scale_inv', { tensor: this.name });
+      this.scaleData = s.dtype === 'F32' ? this.device.loadTensor(this.spec.store, s) : upload(this.device, decodeToF32(this.spec.store.read(s.name), s.dtype));
+    }
+    return this.scaleData;
+  }
+
+  /** The whole weight as f32 (small vectors such as the router bias). */
+  get f32(): DeviceBuffer {
+    if (this.dtype === 'F32') return this.buf;
+    this.f32Data ??= upload(this.device, decodeToF32(this.spec.store.read(this.name), this.dtype));
+    return this.f32Data;
+  }
+}
+
+function upload(device: Device, data: Float32Array): DeviceBuffer {
+  const b = device.alloc(data.byteLength);
+  device.upload(b, data);
+  return b;
+}
+
+export class KKvCache implements KvCache {
+  readonly latent: DeviceBuffer[] = [];
+  readonly latentScales: DeviceBuffer[] = [];
+  readonly pe: DeviceBuffer[] = [];
+  readonly indexCodes: DeviceBuffer[] = [];
+  readonly indexScales: DeviceBuffer[] = [];
+  readonly bytesPerToken: number;
+
+  constructor(
+    device: Device,
+    readonly spec: KvCacheSpec,
+  ) {
+    const slots = spec.numBlocks * spec.blockSize;
+    if (spec.latentFormat === 'fp8' && spec.latentDim % 4 !== 0) throw new Error('an FP8 latent cache needs kv_lora_rank divisible by 4');
+    const latentBytes = spec.latentFormat === 'fp8' ? spec.latentDim : 4 * spec.latentDim;
+    const scaleBytes = spec.latentFormat === 'fp8' ? 4 * Math.ceil(spec.latentDim / 128) : 0;
+    for (let l = 0; l < spec.layers; l++) {
+      this.latent.push(device.alloc(slots * latentBytes));
+      this.latentScales.push(device.alloc(Math.max(4, slots * scaleBytes)));
+      this.pe.push(device.alloc(slots * 4 * spec.ropeDim));
+      this.indexCodes.push(device.alloc(Math.max(4, slots * spec.indexDim)));
+      this.indexScales.push(device.alloc(Math.max(4, spec.indexDim > 0 ? slots * 4 : 4)));
+    }
+    this.bytesPerToken = spec.layers * (latentBytes + scaleBytes + 4 * spec.ropeDim + (spec.indexDim > 0 ? spec.indexDim + 4 : 0));
+  }
+}

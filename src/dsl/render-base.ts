@@ -1,0 +1,85 @@
+// What every renderer shares: walking expressions and statements. A target supplies spellings
+// (types, operators, casts, intrinsics) and how program-level constructs are lowered.
+import type { BinOp, Expr, Kernel, Param, Scalar, Stmt } from './ir.js';
+
+export const INDENT = '  ';
+
+export abstract class Renderer {
+  abstract readonly target: string;
+  protected kernel!: Kernel;
+  protected paramByName = new Map<string, Param>();
+
+  /** Full source of one kernel for this target. */
+  render(k: Kernel): string {
+    this.kernel = k;
+    this.paramByName = new Map(k.params.map((p) => [p.name, p]));
+    return this.renderKernel(k);
+  }
+
+  protected abstract renderKernel(k: Kernel): string;
+  protected abstract scalarType(t: Scalar): string;
+  protected abstract constant(t: Scalar, v: number): string;
+  protected abstract binary(op: BinOp, t: Scalar, operandType: Scalar, a: string, b: string): string;
+  protected abstract cast(to: Scalar, from: Scalar, a: string): string;
+  protected abstract bitcast(to: Scalar, from: Scalar, a: string): string;
+  protected abstract mathCall(fn: Extract<Expr, { k: 'math' }>['fn'], a: string): string;
+  protected abstract intrinsic(fn: Extract<Expr, { k: 'intrin' }>['fn'], a: string): string;
+  protected abstract load(buf: string, idx: string, t: Scalar): string;
+  protected abstract listLoad(list: string, which: string, idx: string, t: Scalar): string;
+  protected abstract pid(): string;
+  /** Statement lowering differs between CPU-style and GPU-style targets. */
+  protected abstract stmt(s: Stmt, depth: number): string[];
+
+  protected expr(e: Expr): string {
+    switch (e.k) {
+      case 'const':
+        return this.constant(e.t, e.v);
+      case 'var':
+        return e.name;
+      case 'pid':
+        return this.pid();
+      case 'bin':
+        return this.binary(e.op, e.t, e.a.t, this.expr(e.a), this.expr(e.b));
+      case 'un':
+        return e.op === 'neg' ? `(-${this.expr(e.a)})` : e.op === 'not' ? `(!${this.expr(e.a)})` : `(~${this.expr(e.a)})`;
+      case 'math':
+        return this.mathCall(e.fn, this.expr(e.a));
+      case 'cast':
+        return e.a.t === e.t ? this.expr(e.a) : this.cast(e.t, e.a.t, this.expr(e.a));
+      case 'bitcast':
+        return e.a.t === e.t ? this.expr(e.a) : this.bitcast(e.t, e.a.t, this.expr(e.a));
+      case 'select':
+        return this.select(this.expr(e.c), this.expr(e.a), this.expr(e.b));
+      case 'load':
+        return this.load(e.buf, this.expr(e.idx), e.t);
+      case 'listload':
+        return this.listLoad(e.list, this.expr(e.which), this.expr(e.idx), e.t);
+      case 'intrin':
+        return this.intrinsic(e.fn, this.expr(e.a));
+    }
+  }
+
+  protected select(c: string, a: string, b: string): string {
+    return `(${c} ? ${a} : ${b})`;
+  }
+
+  protected block(body: readonly Stmt[], depth: number): string[] {
+    return body.flatMap((s) => this.stmt(s, depth));
+  }
+
+  protected line(depth: number, text: string): string {
+    return INDENT.repeat(depth) + text;
+  }
+}
+
+/** Infix spelling shared by C-like languages (C, CUDA, HIP, WGSL; JS overrides numerics). */
+export const INFIX: Partial<Record<BinOp, string>> = {
+  add: '+', sub: '-', mul: '*', div: '/', mod: '%',
+  lt: '<', le: '<=', gt: '>', ge: '>=', eq: '==', ne: '!=',
+  and: '&&', or: '||', band: '&', bor: '|', bxor: '^', shl: '<<', shr: '>>',
+};
+
+/** Every name a statement list declares or assigns, for analyses. */
+export function containsCollective(body: readonly Stmt[]): boolean {
+  return body.some((s) => s.k === 'parallel' || s.k === 'reduce' || ((s.k === 'for' || s.k === 'if') && containsCollective(s.k === 'for' ? s.body : [...s.then, ...s.else])));
+}

@@ -1,0 +1,121 @@
+// C for the native CPU backend: one exported function per kernel, programs spread over OpenMP
+// threads, inner loops written so gcc/clang vectorize them (-O3 -march=native).
+import type { BinOp, Expr, Kernel, Param, Scalar } from './ir.js';
+import { INFIX } from './render-base.js';
+import { CpuRenderer } from './render-cpu.js';
+
+const C_TYPES: Record<Scalar, string> = { f32: 'float', i32: 'int32_t', u32: 'uint32_t', bool: 'int' };
+const C_ELEM: Record<string, string> = { f32: 'float', i32: 'int32_t', u32: 'uint32_t', u16: 'uint16_t', u8: 'uint8_t' };
+const C_MATH: Record<string, string> = { exp: 'expf', log: 'logf', sqrt: 'sqrtf', sin: 'sinf', cos: 'cosf', abs: 'fabsf', floor: 'floorf', ceil: 'ceilf', log2: 'log2f', exp2: 'exp2f' };
+
+export const C_PRELUDE = `#include <stdint.h>
+#include <string.h>
+#include <math.h>
+static inline float tessera_u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+static inline uint32_t tessera_f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+static inline float tessera_bf16(uint32_t h) { return tessera_u2f(h << 16); }
+static inline float tessera_f16(uint32_t h) { _Float16 x; uint16_t v = (uint16_t)h; memcpy(&x, &v, 2); return (float)x; }
+/* e4m3fn -> f32 by moving exponent and mantissa into place and rebiasing (exact, subnormals included). */
+static inline float tessera_e4m3(uint32_t c) { return tessera_u2f(((c & 0x7Fu) << 20) | ((c & 0x80u) << 24)) * 0x1p120f; }
+#define TESSERA_IMAX(a, b) ((a) > (b) ? (a) : (b))
+#define TESSERA_IMIN(a, b) ((a) < (b) ? (a) : (b))
+`;
+
+export class CRenderer extends CpuRenderer {
+  readonly target = 'c';
+
+  /** The koffi prototype of the kernel's C function. */
+  prototype(k: Kernel): string {
+    return `void ${k.name}(${k.params.map((p) => this.paramDecl(p, false)).join(', ')})`;
+  }
+
+  private paramDecl(p: Param, restrict = true): string {
+    const r = restrict ? ' restrict' : '';
+    if (p.kind === 'scalar') return `${C_TYPES[p.t]} ${p.name}`;
+    if (p.kind === 'list') return `const ${C_ELEM[p.elem]}* const*${r} ${p.name}`;
+    return `${p.write ? '' : 'const '}${C_ELEM[p.elem]}*${r} ${p.name}`;
+  }
+
+  protected renderKernel(k: Kernel): string {
+    const locals = k.locals.map((l) => this.line(2, `${C_TYPES[l.elem]} ${l.name}[${l.size}];`));
+    return [
+      `void ${k.name}(${k.params.map((p) => this.paramDecl(p)).join(', ')}) {`,
+      this.line(1, `const int32_t programs = ${this.expr(k.programs)};`),
+      this.line(1, `#pragma omp parallel for schedule(${k.schedule === 'dynamic' ? 'dynamic, 1' : 'static'})`),
+      this.line(1, 'for (int32_t pid = 0; pid < programs; pid++) {'),
+      ...locals,
+      ...this.block(k.body, 2),
+      this.line(1, '}'),
+      '}',
+      '',
+    ].join('\n');
+  }
+
+  protected scalarType(t: Scalar): string {
+    return C_TYPES[t];
+  }
+  protected constant(t: Scalar, v: number): string {
+    if (t === 'f32') {
+      if (v === Infinity) return 'INFINITY';
+      if (v === -Infinity) return '(-INFINITY)';
+      const s = String(Math.fround(v));
+      return /[.e]/.test(s) ? `${s}f` : `${s}.0f`;
+    }
+    if (t === 'u32') return `${v >>> 0}u`;
+    if (t === 'bool') return v ? '1' : '0';
+    return v === -2147483648 ? '(-2147483647 - 1)' : String(v | 0);
+  }
+  protected binary(op: BinOp, _t: Scalar, ot: Scalar, a: string, b: string): string {
+    if (op === 'max') return ot === 'f32' ? `fmaxf(${a}, ${b})` : `TESSERA_IMAX(${a}, ${b})`;
+    if (op === 'min') return ot === 'f32' ? `fminf(${a}, ${b})` : `TESSERA_IMIN(${a}, ${b})`;
+    if (op === 'mod' && ot === 'f32') return `fmodf(${a}, ${b})`;
+    return `(${a} ${INFIX[op]} ${b})`;
+  }
+  protected cast(to: Scalar, _from: Scalar, a: string): string {
+    return `((${C_TYPES[to]})(${a}))`;
+  }
+  protected bitcast(to: Scalar, from: Scalar, a: string): string {
+    if (to === 'f32') return `tessera_u2f((uint32_t)(${a}))`;
+    if (from === 'f32') return `((${C_TYPES[to]})tessera_f2u(${a}))`;
+    return `((${C_TYPES[to]})(${a}))`;
+  }
+  protected mathCall(fn: Extract<Expr, { k: 'math' }>['fn'], a: string): string {
+    return `${C_MATH[fn]}(${a})`;
+  }
+  protected intrinsic(fn: Extract<Expr, { k: 'intrin' }>['fn'], a: string): string {
+    if (fn === 'bf16_to_f32') return `tessera_bf16(${a})`;
+    if (fn === 'f16_to_f32') return `tessera_f16(${a})`;
+    return `tessera_e4m3(${a})`;
+  }
+  protected load(buf: string, idx: string, t: Scalar): string {
+    const p = this.paramByName.get(buf);
+    const narrow = p && p.kind !== 'scalar' && (p.elem === 'u16' || p.elem === 'u8');
+    return narrow && t === 'u32' ? `((uint32_t)${buf}[${idx}])` : `${buf}[${idx}]`;
+  }
+  protected listLoad(list: string, which: string, idx: string): string {
+    const p = this.paramByName.get(list);
+    const narrow = p && p.kind === 'list' && (p.elem === 'u16' || p.elem === 'u8');
+    return narrow ? `((uint32_t)${list}[${which}][${idx}])` : `${list}[${which}][${idx}]`;
+  }
+  protected pid(): string {
+    return 'pid';
+  }
+  protected declare(name: string, t: Scalar, init: string, mutable: boolean): string {
+    return `${mutable ? '' : 'const '}${C_TYPES[t]} ${name} = ${init};`;
+  }
+  protected forHeader(v: string, from: string, to: string): string {
+    return `for (int32_t ${v} = ${from}; ${v} < ${to}; ${v}++)`;
+  }
+  protected override simdPragma(reduction: { op: 'sum' | 'max'; accs: readonly string[] } | null): string {
+    if (!reduction) return '#pragma omp simd';
+    return `#pragma omp simd reduction(${reduction.op === 'sum' ? '+' : 'max'}:${reduction.accs.join(',')})`;
+  }
+  protected accumulate(op: 'sum' | 'max', t: Scalar, acc: string, value: string): string {
+    if (op === 'sum') return `${acc} += ${value};`;
+    return t === 'f32' ? `${acc} = fmaxf(${acc}, ${value});` : `${acc} = TESSERA_IMAX(${acc}, ${value});`;
+  }
+  protected identity(op: 'sum' | 'max', t: Scalar): string {
+    if (op === 'sum') return t === 'f32' ? '0.0f' : '0';
+    return t === 'f32' ? '(-INFINITY)' : t === 'u32' ? '0u' : '(-2147483647 - 1)';
+  }
+}
