@@ -120,6 +120,9 @@ export interface Backend {
   /** Start a forward step: frees the previous step's activations and uploads per-row metadata. */
   beginStep(input: StepInput, cache: KvCache): Step;
 
+  /** A [rows, cols] float32 tensor from host data, valid for the current step. */
+  fromHost(data: Float32Array, rows: number, cols: number): Tensor;
+
   // ---- elementwise and normalization ---------------------------------------------------------
   /** [T, hidden] rows of the embedding table for the step's tokens */
   embed(table: Weight, step: Step): Tensor;
@@ -183,6 +186,7 @@ export interface Backend {
   gatherRows(x: Tensor, rows: Int32Array): Tensor;
   read(x: Tensor): Promise<Float32Array>;
   readSelection(sel: Selection): Promise<Int32Array>;
+  readQuant(q: QuantTensor): Promise<{ values: Float32Array; scales: Float32Array }>;
   readRouting(r: Routing): Promise<{ experts: Int32Array; weights: Float32Array }>;
 
   dispose(): void;

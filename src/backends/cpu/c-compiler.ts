@@ -12,7 +12,8 @@ export interface CCompiler {
   readonly flags: readonly string[];
 }
 
-const FLAGS = ['-O3', '-march=native', '-fopenmp', '-fPIC', '-shared', '-std=gnu11', '-fno-math-errno'];
+// -z nodelete: libgomp's worker threads outlive any unloading of the kernels at process exit.
+const FLAGS = ['-O3', '-march=native', '-fopenmp', '-fPIC', '-shared', '-std=gnu11', '-fno-math-errno', '-Wl,-z,nodelete'];
 
 export function findCompiler(): CCompiler | null {
   const candidates = [process.env['CC'], 'cc', 'gcc', 'clang'].filter((c): c is string => !!c);

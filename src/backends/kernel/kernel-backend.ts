@@ -113,6 +113,12 @@ export class KernelBackend implements Backend {
     return new KernelStep(input, cache.spec.blockSize, (d) => this.uploadStep(d));
   }
 
+  fromHost(data: Float32Array, rows: number, cols: number): Tensor {
+    const t = this.tensor(rows, cols);
+    this.device.upload(t.buf, data);
+    return t;
+  }
+
   // ---- elementwise and normalization ---------------------------------------------------------
   embed(table: Weight, step: Step): Tensor {
     const w = asKW(table);
@@ -512,6 +518,11 @@ export class KernelBackend implements Backend {
   async readSelection(sel: Selection): Promise<Int32Array> {
     const s = sel as KSelection;
     return new Int32Array(await this.device.download(s.buf, s.shape[0] * s.shape[1] * 4));
+  }
+
+  async readQuant(q: QuantTensor): Promise<{ values: Float32Array; scales: Float32Array }> {
+    const k = q as KQuant;
+    return { values: await this.read(k.values), scales: new Float32Array(await this.device.download(k.scales, (k.values.rows * k.values.cols) / 32)) };
   }
 
   async readRouting(r: Routing): Promise<{ experts: Int32Array; weights: Float32Array }> {

@@ -77,6 +77,10 @@ export class RefBackend implements Backend {
     return new RefStep(input);
   }
 
+  fromHost(data: Float32Array, rows: number, cols: number): Tensor {
+    return tensor(rows, cols, data.slice());
+  }
+
   embed(table: Weight, step: Step): Tensor {
     const w = asRefWeight(table);
     const [vocab, hidden] = w.shape as [number, number];
@@ -409,6 +413,11 @@ export class RefBackend implements Backend {
 
   async readSelection(sel: Selection): Promise<Int32Array> {
     return (sel as RefSelection).indices.slice();
+  }
+
+  async readQuant(q: QuantTensor): Promise<{ values: Float32Array; scales: Float32Array }> {
+    const r = q as RefQuant;
+    return { values: r.values.slice(), scales: r.scales.slice() };
   }
 
   async readRouting(r: Routing): Promise<{ experts: Int32Array; weights: Float32Array }> {
