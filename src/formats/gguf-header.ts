@@ -40,7 +40,8 @@ export interface GgufHeader {
 }
 
 const CHUNK = 1 << 20;
-const decoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a leading U+FEFF: it is part of some tokens (e.g. SentencePiece vocabularies).
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Sequential little-endian reader over a file descriptor that refills a buffer on demand. */
 class ChunkReader {

@@ -203,7 +203,8 @@ export async function writeGguf(path: string, options: GgufWriteOptions): Promis
     h.u32(ggmlType(t.type).id);
     h.u64(offsets[i]!);
   });
-  const dataOffset = Math.ceil(h.length / alignment) * alignment;
+  // Like ggml, pad the header to the alignment only when a data section follows.
+  const dataOffset = options.tensors.length > 0 ? Math.ceil(h.length / alignment) * alignment : h.length;
   h.zeros(dataOffset - h.length);
 
   const tmp = `${path}.partial-${process.pid}`;

@@ -39,7 +39,7 @@ const metadata: Array<[string, GgufValue]> = [
   ['t.arr.u64', gv.bigints('u64', [0n, 1n << 63n])],
   ['t.arr.i64', gv.bigints('i64', [-5n])],
   ['t.arr.bool', gv.bools([true, false, true])],
-  ['t.arr.str', gv.strings(['a', '', 'Ġhello', '<｜begin▁of▁sentence｜>'])],
+  ['t.arr.str', gv.strings(['a', '', 'Ġhello', '<｜begin▁of▁sentence｜>', '\uFEFFbom'])],
   ['t.arr.empty', gv.strings([])],
   ['t.arr.nested', gv.arrays([gv.numbers('u16', [1, 2]), gv.strings(['x'])])],
   // A header larger than the writer's initial 64 KiB buffer and the reader's 1 MiB chunk.
@@ -159,7 +159,7 @@ test('metadata accessors check types and name the key', async () => {
     assert.equal(f.metaNumber('t.i8'), -128);
     assert.equal(f.metaString('general.name'), 'ünïcødé ✓ model');
     assert.equal(f.metaBool('t.bool'), true);
-    assert.deepEqual(f.metaStrings('t.arr.str'), ['a', '', 'Ġhello', '<｜begin▁of▁sentence｜>']);
+    assert.deepEqual(f.metaStrings('t.arr.str'), ['a', '', 'Ġhello', '<｜begin▁of▁sentence｜>', '\uFEFFbom']);
     assert.deepEqual(f.metaNumbers('t.arr.i32'), [-1, 0, 2147483647]);
     assert.throws(() => f.metaNumber('t.u64'), /t\.u64.*does not fit/);
     assert.throws(() => f.metaString('t.u8'), (e: Error) => e.message.includes('"t.u8"') && e.message.includes(path));
