@@ -9,7 +9,7 @@ export interface EngineOptions {
   readonly kvCacheTokens?: number;
   /** Tokens per KV block (default 64). */
   readonly blockSize?: number;
-  /** Most sequences running at once (default 64). */
+  /** Most sequences running at once (default 64, or maxNumBatchedTokens if smaller). */
   readonly maxNumSeqs?: number;
   /** Token budget per step (default 2048); >= maxNumSeqs. Small favours latency, large throughput. */
   readonly maxNumBatchedTokens?: number;
@@ -45,8 +45,10 @@ export function normalizeEngineOptions(options: EngineOptions, info: ModelInfo):
   const numBlocks = options.numBlocks !== undefined
     ? positiveInt('numBlocks', options.numBlocks)
     : Math.ceil(positiveInt('kvCacheTokens', options.kvCacheTokens) / blockSize);
-  const maxNumSeqs = positiveInt('maxNumSeqs', options.maxNumSeqs, 64);
-  const maxNumBatchedTokens = positiveInt('maxNumBatchedTokens', options.maxNumBatchedTokens, Math.max(2048, maxNumSeqs));
+  // Each default yields to the other option when only that one is given.
+  const givenBudget = options.maxNumBatchedTokens === undefined ? undefined : positiveInt('maxNumBatchedTokens', options.maxNumBatchedTokens);
+  const maxNumSeqs = positiveInt('maxNumSeqs', options.maxNumSeqs, Math.min(64, givenBudget ?? 64));
+  const maxNumBatchedTokens = givenBudget ?? Math.max(2048, maxNumSeqs);
   if (maxNumBatchedTokens < maxNumSeqs) {
     throw new EngineConfigError('maxNumBatchedTokens', `(${maxNumBatchedTokens}) must be >= maxNumSeqs (${maxNumSeqs}) so every running decode fits in a step`);
   }
