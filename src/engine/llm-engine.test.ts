@@ -160,6 +160,21 @@ describe('LLMEngine (fake model)', () => {
     await e.close();
   });
 
+  it('returns from addRequest at once and batches requests added in the same tick', async () => {
+    const model = new FakeModel();
+    const e = new LLMEngine(model, { numBlocks: 16, blockSize: 4 });
+    const handles = Array.from({ length: 8 }, (_, i) => e.addRequest({ promptIds: [2 + i, 3], sampling: GREEDY, maxTokens: 1 }));
+    assert.equal(model.forwardCalls, 0);
+    await Promise.all(handles.map((h) => collect(h)));
+    assert.equal(model.forwardCalls, 1);
+    // waking from idle: again one step for everything added before the loop resumes
+    const more = Array.from({ length: 3 }, (_, i) => e.addRequest({ promptIds: [20 + i], sampling: GREEDY, maxTokens: 1 }));
+    assert.equal(model.forwardCalls, 1);
+    await Promise.all(more.map((h) => collect(h)));
+    assert.equal(model.forwardCalls, 2);
+    await e.close();
+  });
+
   it('idles without stepping when there is no work, and wakes for new requests', async () => {
     const model = new FakeModel();
     const e = new LLMEngine(model, { numBlocks: 16, blockSize: 4 });

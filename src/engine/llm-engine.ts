@@ -158,6 +158,9 @@ export class LLMEngine {
 
   private async runLoop(): Promise<void> {
     try {
+      // Start on a later tick: addRequest returns at once, and requests added in the same tick
+      // share the first step.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       while (!this.dead) {
         if (!this.scheduler.hasWork()) {
           await new Promise<void>((resolve) => (this.wake = resolve));
