@@ -191,10 +191,11 @@ describe('LLMEngine (fake model)', () => {
   });
 
   it('shows a step in flight to the watchdog', async () => {
-    const e = engine({}, { delayMs: 40 });
+    const e = engine({}, { delayMs: 200 });
     const r = e.generate({ promptIds: [3, 4], sampling: GREEDY, maxTokens: 1 });
-    await sleep(15);
+    for (let i = 0; i < 100 && e.stats().stepStartedAt === null; i++) await sleep(1);
     assert.ok(e.stats().stepStartedAt !== null);
+    await sleep(10);
     assert.equal(e.health(5).ok, false);
     assert.match(e.health(5).reason!, /step has been running/);
     assert.equal(e.health().ok, true);
