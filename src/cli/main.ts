@@ -2,12 +2,14 @@
 // The `tessera` command line.
 import { ModelFormatError } from '../formats/errors.js';
 import { UsageError } from './cli-error.js';
+import { BENCH_USAGE, benchCommand } from './bench.js';
 import { INSPECT_USAGE, inspectCommand } from './inspect.js';
 import { LOGITS_USAGE, logitsCommand } from './logits.js';
 
 type Command = (argv: string[], out: (s: string) => void) => Promise<void>;
 
 const COMMANDS: Record<string, { run: Command; usage: string }> = {
+  bench: { run: benchCommand, usage: BENCH_USAGE },
   inspect: { run: inspectCommand, usage: INSPECT_USAGE },
   logits: { run: logitsCommand, usage: LOGITS_USAGE },
 };

@@ -78,8 +78,3 @@ export const INFIX: Partial<Record<BinOp, string>> = {
   lt: '<', le: '<=', gt: '>', ge: '>=', eq: '==', ne: '!=',
   and: '&&', or: '||', band: '&', bor: '|', bxor: '^', shl: '<<', shr: '>>',
 };
-
-/** Every name a statement list declares or assigns, for analyses. */
-export function containsCollective(body: readonly Stmt[]): boolean {
-  return body.some((s) => s.k === 'parallel' || s.k === 'reduce' || ((s.k === 'for' || s.k === 'if') && containsCollective(s.k === 'for' ? s.body : [...s.then, ...s.else])));
-}

@@ -96,7 +96,25 @@ export class CpuDevice implements Device {
 
   run(kernel: Kernel, args: Readonly<Record<string, KernelArg>>): void {
     const { fn, params } = this.compiled(kernel);
-    fn(...params.map((p) => this.arg(p, args[p.name], kernel.name)));
+    const argv = params.map((p) => this.arg(p, args[p.name], kernel.name));
+    if (!this.profile) return fn(...argv);
+    const t0 = performance.now();
+    fn(...argv);
+    const entry = this.profile.get(kernel.name) ?? { calls: 0, ms: 0 };
+    entry.calls++;
+    entry.ms += performance.now() - t0;
+    this.profile.set(kernel.name, entry);
+  }
+
+  /** TESSERA_PROFILE=1: time per kernel, printed to stderr when the device is disposed. */
+  private readonly profile = process.env['TESSERA_PROFILE'] ? new Map<string, { calls: number; ms: number }>() : null;
+
+  private printProfile(): void {
+    if (!this.profile) return;
+    const rows = [...this.profile.entries()].sort((a, b) => b[1].ms - a[1].ms);
+    const total = rows.reduce((t, [, v]) => t + v.ms, 0);
+    process.stderr.write(`kernel time ${total.toFixed(1)} ms\n`);
+    for (const [name, v] of rows) process.stderr.write(`  ${v.ms.toFixed(1).padStart(9)} ms ${String(v.calls).padStart(7)} calls  ${name}\n`);
   }
 
   private arg(p: Param, a: KernelArg | undefined, kernel: string): number {
@@ -137,6 +155,7 @@ export class CpuDevice implements Device {
   }
 
   dispose(): void {
+    this.printProfile();
     for (const b of this.owned) free(b.addr);
     this.owned.clear();
     for (const m of this.maps.values()) munmap(m.addr, m.bytes);

@@ -1,0 +1,39 @@
+// Every kernel the backends can launch, in representative configurations: what the render-only
+// tests render for every target (and compile or validate where a toolchain exists).
+import type { Kernel } from '../dsl/ir.js';
+import type { LinearMode, RoutingParams, WeightDType } from '../backends/backend.js';
+import * as ew from './elementwise.js';
+import { actQuantKernel, hadamardQuantKernel } from './quant.js';
+import { linearKernel } from './linear.js';
+import { gatherLatentKernel, writeIndexKernel, writeLatentKernel } from './kv-cache.js';
+import { indexerScoresKernel, topkKernel } from './indexer.js';
+import { absorbOutputKernel, absorbQueryKernel, attentionDecodeKernel, attentionPrefillKernel } from './attention.js';
+import { expertGemmKernel, moeAlignKernel, moeCombineKernel, routeKernel } from './moe.js';
+
+const DTYPES: WeightDType[] = ['F32', 'F16', 'BF16', 'F8_E4M3'];
+const modes = (d: WeightDType): LinearMode[] => (d === 'F8_E4M3' ? ['plain', 'fp8-act'] : ['plain']);
+
+export function kernelCatalog(): Kernel[] {
+  const k: Kernel[] = [ew.addKernel(), ew.siluMulKernel(), ew.copyKernel(), ew.narrowKernel(), ew.gatherRowsKernel(), ew.ropeKernel('interleaved'), ew.ropeKernel('half')];
+  for (const d of DTYPES) k.push(ew.embedKernel(d));
+  for (const d of ['F32', 'BF16'] as const) k.push(ew.rmsNormKernel(d), ew.layerNormKernel(d));
+  k.push(actQuantKernel('ue8m0', false), actQuantKernel('plain', false), actQuantKernel('ue8m0', true), hadamardQuantKernel());
+  for (const d of DTYPES) {
+    for (const mode of modes(d)) {
+      for (const tile of [{ rows: 4, tokens: 1 }, { rows: 4, tokens: 2 }]) {
+        k.push(linearKernel({ dtype: d, mode, tile }));
+        k.push(expertGemmKernel({ dtype: d, mode, tile, stage: 'gate_up' }), expertGemmKernel({ dtype: d, mode, tile, stage: 'down' }));
+      }
+    }
+    if (d !== 'F16') k.push(absorbQueryKernel(d, 128, 128, 512), absorbOutputKernel(d, 128, 128, 512));
+  }
+  k.push(writeLatentKernel('fp8'), writeLatentKernel('f32'), writeIndexKernel(), gatherLatentKernel('fp8'), gatherLatentKernel('f32'));
+  k.push(indexerScoresKernel(64), topkKernel());
+  for (const sparse of [true, false]) {
+    k.push(attentionDecodeKernel('fp8', 512, 8, sparse), attentionDecodeKernel('f32', 512, 8, sparse), attentionPrefillKernel(128, 64, 128, sparse));
+  }
+  const v3: RoutingParams = { topk: 8, nGroup: 8, topkGroup: 4, scoring: 'sigmoid', groupScore: 'top2-sum', normalize: true, scalingFactor: 2.5 };
+  const v2: RoutingParams = { topk: 6, nGroup: 1, topkGroup: 1, scoring: 'softmax', groupScore: 'max', normalize: false, scalingFactor: 1 };
+  k.push(routeKernel(256, v3, true), routeKernel(64, v2, false), moeAlignKernel(), moeCombineKernel());
+  return k;
+}
