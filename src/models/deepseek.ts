@@ -12,6 +12,8 @@ import type { TensorStore } from '../formats/tensor-store.js';
 export interface DeepseekOptions {
   /** FP8 checkpoints: 'quant' quantizes linear inputs per 128-block (DeepSeek's official semantics), 'none' is weight-only. */
   readonly fp8Activations: 'quant' | 'none';
+  /** DeepSeek-V3.2: attend to every causal key instead of the indexer's top-k (the indexer cache is still written). */
+  readonly denseAttention?: boolean;
 }
 
 export class DeepseekModel implements CausalLM {
@@ -127,8 +129,10 @@ export class DeepseekModel implements CausalLM {
       const qI = b.rope(this.linear(qr, ix.wqB), ic.nHeads, 0, rope, 'half', step); // [T, iH*128]
       const kI = b.rope(b.layerNorm(this.linear(a, ix.wk), ix.kNormWeight, ix.kNormBias, 1e-6), 1, 0, rope, 'half', step); // [T, 128]
       b.writeIndexCache(cache, l, b.hadamardQuant(kI), step);
-      const headWeights = b.linear(a, ix.weightsProj, 'plain'); // [T, iH]
-      sel = b.indexerTopk(cache, l, b.hadamardQuant(qI), headWeights, ic.nHeads ** -0.5 * ic.headDim ** -0.5, ic.topk, step);
+      if (!this.options.denseAttention) {
+        const headWeights = b.linear(a, ix.weightsProj, 'plain'); // [T, iH]
+        sel = b.indexerTopk(cache, l, b.hadamardQuant(qI), headWeights, ic.nHeads ** -0.5 * ic.headDim ** -0.5, ic.topk, step);
+      }
     }
     trace?.indexerTopk?.push(sel);
 
