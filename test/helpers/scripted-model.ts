@@ -1,0 +1,75 @@
+// A CausalLM whose greedy output follows a script of token ids: for each logits row it finds the
+// longest prefix of the script that the context already ends with and puts the highest logit on
+// the next script token (EOS once the script is done). Lets text and server tests drive exact
+// outputs (reasoning, tool calls, stop strings, split UTF-8) through the real engine.
+import type { Backend, KvCache } from '../../src/backends/backend.js';
+import type { CausalLM, ForwardInput, ModelInfo } from '../../src/models/model.js';
+import { FakeKvCache } from './engine-fake-model.js';
+
+export interface ScriptedModelOptions {
+  readonly vocabSize: number;
+  readonly eosTokenId?: number;
+  readonly maxPositionEmbeddings?: number;
+  /** ms to wait in every forward (to act while a request runs) */
+  readonly delayMs?: number;
+}
+
+export class ScriptedModel implements CausalLM {
+  readonly info: ModelInfo;
+  script: readonly number[];
+  forwardCalls = 0;
+
+  constructor(script: readonly number[], private readonly opts: ScriptedModelOptions) {
+    this.script = script;
+    this.info = {
+      architecture: 'scripted',
+      vocabSize: opts.vocabSize,
+      hiddenSize: 1,
+      numLayers: 1,
+      maxPositionEmbeddings: opts.maxPositionEmbeddings ?? 4096,
+      bosTokenId: 0,
+      eosTokenIds: [opts.eosTokenId ?? 1],
+    };
+  }
+
+  get backend(): Backend {
+    throw new Error('a scripted model has no backend');
+  }
+
+  createKvCache(numBlocks: number, blockSize: number): KvCache {
+    return new FakeKvCache({ layers: 1, numBlocks, blockSize, latentDim: 1, ropeDim: 0, indexDim: 0, latentFormat: 'f32' });
+  }
+
+  async forward(input: ForwardInput, cache: KvCache): Promise<Float32Array> {
+    this.forwardCalls++;
+    if (!(cache instanceof FakeKvCache)) throw new Error('foreign KV cache');
+    const bs = cache.spec.blockSize;
+    const slot = (table: Int32Array, pos: number): number => table[Math.floor(pos / bs)]! * bs + (pos % bs);
+    for (const s of input.seqs) {
+      for (let i = 0; i < s.rows; i++) cache.tokens[slot(s.blockTable, s.startPos + i)] = input.tokens[s.rowStart + i]!;
+    }
+    if (this.opts.delayMs) await new Promise((r) => setTimeout(r, this.opts.delayMs));
+    const V = this.info.vocabSize;
+    const out = new Float32Array(input.logitRows.length * V); // [R, V]
+    input.logitRows.forEach((row, r) => {
+      const s = input.seqs.find((x) => row >= x.rowStart && row < x.rowStart + x.rows)!;
+      const pos = s.startPos + row - s.rowStart;
+      const context = Array.from({ length: pos + 1 }, (_, p) => cache.tokens[slot(s.blockTable, p)]!);
+      out[r * V + this.next(context)] = 10;
+    });
+    return out;
+  }
+
+  /** The script token that follows `context`. */
+  next(context: readonly number[]): number {
+    const S = this.script;
+    for (let k = Math.min(context.length, S.length); k > 0; k--) {
+      let match = true;
+      for (let j = 0; j < k && match; j++) match = context[context.length - k + j] === S[j];
+      if (match) return S[k] ?? this.info.eosTokenIds[0]!;
+    }
+    return S[0] ?? this.info.eosTokenIds[0]!;
+  }
+
+  dispose(): void {}
+}
