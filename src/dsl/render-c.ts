@@ -1,8 +1,9 @@
 // C for the native CPU backend: one exported function per kernel, programs spread over OpenMP
 // threads, inner loops written so gcc/clang vectorize them (-O3 -march=native).
-import type { BinOp, Expr, Kernel, Param, Scalar } from './ir.js';
+import type { BinOp, Expr, Kernel, Param, Scalar, Stmt } from './ir.js';
 import { INFIX } from './render-base.js';
 import { CpuRenderer } from './render-cpu.js';
+import { C_VECTOR_PRELUDE, vectorizeReduce } from './vectorize-c.js';
 
 const C_TYPES: Record<Scalar, string> = { f32: 'float', i32: 'int32_t', u32: 'uint32_t', bool: 'int' };
 const C_ELEM: Record<string, string> = { f32: 'float', i32: 'int32_t', u32: 'uint32_t', u16: 'uint16_t', u8: 'uint8_t' };
@@ -17,9 +18,18 @@ static inline float tessera_bf16(uint32_t h) { return tessera_u2f(h << 16); }
 static inline float tessera_f16(uint32_t h) { _Float16 x; uint16_t v = (uint16_t)h; memcpy(&x, &v, 2); return (float)x; }
 /* e4m3fn -> f32 by moving exponent and mantissa into place and rebiasing (exact, subnormals included). */
 static inline float tessera_e4m3(uint32_t c) { return tessera_u2f(((c & 0x7Fu) << 20) | ((c & 0x80u) << 24)) * 0x1p120f; }
+/* Vector length of f32 reductions: one register per accumulator (wider choices spill registers
+   in the register-tiled products, whose accumulators would each take two). */
+#if defined(__AVX512F__)
+#define TESSERA_SIMDLEN 16
+#elif defined(__AVX__)
+#define TESSERA_SIMDLEN 8
+#else
+#define TESSERA_SIMDLEN 4
+#endif
 #define TESSERA_IMAX(a, b) ((a) > (b) ? (a) : (b))
 #define TESSERA_IMIN(a, b) ((a) < (b) ? (a) : (b))
-`;
+${C_VECTOR_PRELUDE}`;
 
 export class CRenderer extends CpuRenderer {
   readonly target = 'c';
@@ -53,6 +63,32 @@ export class CRenderer extends CpuRenderer {
 
   protected scalarType(t: Scalar): string {
     return C_TYPES[t];
+  }
+
+  /** Reductions are written with explicit 8-lane vectors when their loads allow it. */
+  protected override stmt(s: Stmt, depth: number): string[] {
+    if (s.k !== 'reduce') return super.stmt(s, depth);
+    const vector = vectorizeReduce(
+      s,
+      { expr: (e) => this.expr(e), elemOf: (b) => this.elemOf(b) },
+      (d, t) => this.line(d, t),
+      depth,
+    );
+    if (!vector) return super.stmt(s, depth);
+    const types = s.values.map((v) => v.t);
+    return [
+      ...vector,
+      this.line(depth, `for (; ${s.v} < ${s.v}_n; ${s.v}++) {`),
+      ...this.block(s.body, depth + 1),
+      ...s.accs.map((a, j) => this.line(depth + 1, this.accumulate(s.op, types[j]!, a, this.expr(s.values[j]!)))),
+      this.line(depth, '}'),
+    ];
+  }
+
+  private elemOf(buf: string): string {
+    const p = this.paramByName.get(buf);
+    if (p && p.kind !== 'scalar') return p.elem;
+    return this.kernel.locals.find((l) => l.name === buf)?.elem ?? 'f32';
   }
   protected constant(t: Scalar, v: number): string {
     if (t === 'f32') {
@@ -108,7 +144,7 @@ export class CRenderer extends CpuRenderer {
   }
   protected override simdPragma(reduction: { op: 'sum' | 'max'; accs: readonly string[] } | null): string {
     if (!reduction) return '#pragma omp simd';
-    return `#pragma omp simd reduction(${reduction.op === 'sum' ? '+' : 'max'}:${reduction.accs.join(',')})`;
+    return `#pragma omp simd simdlen(TESSERA_SIMDLEN) reduction(${reduction.op === 'sum' ? '+' : 'max'}:${reduction.accs.join(',')})`;
   }
   protected accumulate(op: 'sum' | 'max', t: Scalar, acc: string, value: string): string {
     if (op === 'sum') return `${acc} += ${value};`;

@@ -3,6 +3,9 @@
 // workgroup memory. WGSL's uniformity rules require barriers in uniform control flow, so every
 // program-level value read from memory is broadcast from invocation 0 with workgroupUniformLoad.
 // 8/16-bit buffers are bound as array<u32> and unpacked on load; expert lists are packed buffers.
+// Where a kernel has more storage buffers than a device allows, a binding plan serves several
+// read-only buffers of one element type from a single binding (`merged`, each at an element
+// offset `<name>__base` in the uniforms); the device concatenates them before the dispatch.
 import type { BinOp, Expr, Kernel, Param, Scalar, Stmt } from './ir.js';
 import { INFIX, Renderer } from './render-base.js';
 import { forEachExpr, someExpr } from './ir-walk.js';
@@ -35,33 +38,97 @@ function loadedNames(body: readonly Stmt[]): Set<string> {
   return out;
 }
 
+/** Read-only buffer params served from one binding, in this order. */
+export interface WgslBindingPlan {
+  readonly merged: readonly string[];
+}
+
+const NO_PLAN: WgslBindingPlan = { merged: [] };
+
+export interface WgslBinding {
+  readonly name: string;
+  readonly kind: 'storage' | 'uniform';
+  readonly write: boolean;
+}
+
+/** Binding name of the merged buffers. */
+export const MERGED_BINDING = '__merged';
+
+/** Storage element type of a buffer param as WGSL binds it. */
+export function wgslStorageElem(p: Param): 'f32' | 'i32' | 'u32' {
+  if (p.kind === 'scalar') throw new Error(`scalar ${p.name} has no storage`);
+  return p.elem === 'u8' || p.elem === 'u16' ? 'u32' : p.elem;
+}
+
+/**
+ * Read-only i32/u32/f32 buffers to merge so that `k` binds at most `maxStorage` storage buffers,
+ * or null when it cannot (too few mergeable buffers). Small per-step metadata (row positions,
+ * block tables, selections) is i32, so i32 buffers are merged first.
+ */
+export function planBindings(k: Kernel, maxStorage: number): WgslBindingPlan | null {
+  const storage = k.params.filter((p) => p.kind !== 'scalar');
+  if (storage.length <= maxStorage) return NO_PLAN;
+  for (const elem of ['i32', 'u32', 'f32'] as const) {
+    const candidates = storage.filter((p) => p.kind === 'buf' && !p.write && wgslStorageElem(p) === elem);
+    const need = storage.length - maxStorage + 1;
+    if (candidates.length >= Math.max(2, need)) return { merged: candidates.slice(0, Math.max(2, need)).map((p) => p.name) };
+  }
+  return null;
+}
+
 export class WgslRenderer extends Renderer {
   readonly target = 'wgsl';
+  private plan: WgslBindingPlan = NO_PLAN;
   private broadcasts: Array<{ name: string; t: Scalar }> = [];
   private reductions = new Map<Scalar, number>();
   private readLater = new Set<string>();
   private bindings = new Map<string, string>();
 
-  /** Binding order: buffers and lists as declared, then the uniform block of scalars (if any). */
-  bindingOrder(k: Kernel): Array<{ name: string; kind: 'storage' | 'uniform'; write: boolean }> {
-    const out: Array<{ name: string; kind: 'storage' | 'uniform'; write: boolean }> = [];
-    for (const p of k.params) if (p.kind !== 'scalar') out.push({ name: p.name, kind: 'storage', write: p.kind === 'buf' && p.write });
+  /** WGSL for `k` with some read-only buffers merged into one binding (see planBindings). */
+  renderWithPlan(k: Kernel, plan: WgslBindingPlan): string {
+    this.plan = plan;
+    try {
+      return this.render(k);
+    } finally {
+      this.plan = NO_PLAN;
+    }
+  }
+
+  /**
+   * Binding order: buffers and lists as declared (merged ones left out), then the merged buffer
+   * (if any), then the uniform block of scalars.
+   */
+  bindingOrder(k: Kernel, plan: WgslBindingPlan = NO_PLAN): WgslBinding[] {
+    const merged = new Set(plan.merged);
+    const out: WgslBinding[] = [];
+    for (const p of k.params) if (p.kind !== 'scalar' && !merged.has(p.name)) out.push({ name: p.name, kind: 'storage', write: p.kind === 'buf' && p.write });
+    if (merged.size) out.push({ name: MERGED_BINDING, kind: 'storage', write: false });
     out.push({ name: '__params', kind: 'uniform', write: false });
     return out;
   }
 
-  /** Uniform fields in order: every scalar parameter, then a stride per list. */
-  uniformFields(k: Kernel): string[] {
-    return [...k.params.filter((p) => p.kind === 'scalar').map((p) => p.name), ...k.params.filter((p) => p.kind === 'list').map((p) => `${p.name}_stride`)];
+  /** Uniform fields in order: every scalar parameter, a stride per list, an offset per merged buffer. */
+  uniformFields(k: Kernel, plan: WgslBindingPlan = NO_PLAN): string[] {
+    return [
+      ...k.params.filter((p) => p.kind === 'scalar').map((p) => p.name),
+      ...k.params.filter((p) => p.kind === 'list').map((p) => `${p.name}_stride`),
+      ...plan.merged.map((name) => `${name}__base`),
+    ];
   }
 
   protected renderKernel(k: Kernel): string {
     this.broadcasts = [];
     this.reductions = new Map();
     this.readLater = loadedNames(k.body);
-    this.bindings = new Map(k.params.filter((p) => p.kind !== 'scalar').map((p) => [p.name, `b_${p.name}`]));
+    const merged = new Set(this.plan.merged);
+    for (const name of merged) {
+      const p = k.params.find((x) => x.name === name);
+      if (!p || p.kind !== 'buf' || p.write) throw new Error(`kernel ${k.name}: only read-only buffers can be merged (${name})`);
+      if (wgslStorageElem(p) !== wgslStorageElem(k.params.find((x) => x.name === this.plan.merged[0])!)) throw new Error(`kernel ${k.name}: merged buffers must share an element type`);
+    }
+    this.bindings = new Map(k.params.filter((p) => p.kind !== 'scalar').map((p) => [p.name, merged.has(p.name) ? `b_${MERGED_BINDING}` : `b_${p.name}`]));
     const body = this.block(k.body, 1);
-    const fields = this.uniformFields(k);
+    const fields = this.uniformFields(k, this.plan);
     const scalarType = (name: string) => {
       const p = k.params.find((x) => x.name === name);
       return p && p.kind === 'scalar' ? p.t : 'i32';
@@ -69,11 +136,11 @@ export class WgslRenderer extends Renderer {
     const padded = [...fields.map((f) => `  ${f}: ${scalarType(f)},`)];
     for (let i = fields.length; i % 4 !== 0 || i === 0; i++) padded.push(`  _pad${i}: i32,`);
     const lines: string[] = [PRELUDE, 'struct Params {', ...padded, '};'];
-    this.bindingOrder(k).forEach((b, i) => {
+    this.bindingOrder(k, this.plan).forEach((b, i) => {
       if (b.kind === 'uniform') lines.push(`@group(0) @binding(${i}) var<uniform> params: Params;`);
       else {
-        const p = k.params.find((x) => x.name === b.name)!;
-        lines.push(`@group(0) @binding(${i}) var<storage, ${b.write ? 'read_write' : 'read'}> b_${b.name}: array<${this.storageElem(p)}>;`);
+        const p = k.params.find((x) => x.name === (b.name === MERGED_BINDING ? this.plan.merged[0] : b.name))!;
+        lines.push(`@group(0) @binding(${i}) var<storage, ${b.write ? 'read_write' : 'read'}> b_${b.name}: array<${wgslStorageElem(p)}>;`);
       }
     });
     for (const l of k.locals) lines.push(`var<workgroup> l_${l.name}: array<${l.elem}, ${l.size}>;`);
@@ -89,11 +156,6 @@ export class WgslRenderer extends Renderer {
       '',
     );
     return lines.join('\n');
-  }
-
-  private storageElem(p: Param): string {
-    if (p.kind === 'scalar') throw new Error('scalar');
-    return p.elem === 'u8' || p.elem === 'u16' ? 'u32' : p.elem;
   }
 
   private refName(name: string): string {
@@ -151,7 +213,12 @@ export class WgslRenderer extends Renderer {
   protected load(buf: string, idx: string): string {
     const p = this.paramByName.get(buf);
     const elem = p && p.kind !== 'scalar' ? p.elem : 'f32';
-    return this.unpack(this.refName(buf), elem, elem === 'u8' || elem === 'u16' ? `u32(${idx})` : idx);
+    const packed = elem === 'u8' || elem === 'u16';
+    if (this.plan.merged.includes(buf)) {
+      const at = packed ? `(u32(params.${buf}__base) + u32(${idx}))` : `(params.${buf}__base + ${idx})`;
+      return this.unpack(this.refName(buf), elem, at);
+    }
+    return this.unpack(this.refName(buf), elem, packed ? `u32(${idx})` : idx);
   }
   protected listLoad(list: string, which: string, idx: string): string {
     const p = this.paramByName.get(list)!;

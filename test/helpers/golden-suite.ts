@@ -20,7 +20,8 @@ export const GOLDENS = [
 /** Stable rows: within 2e-4 of the float32 reference. Rows the fixtures flag as unstable: within 0.5. */
 const STABLE_ROW_TOL = 2e-4;
 const UNSTABLE_ROW_TOL = 0.5;
-const HIDDEN_TOL = 1e-4;
+/** Hidden states (residual stream, |h| up to ~10): relative to the largest value of the layer. */
+const HIDDEN_REL_TOL = 5e-5;
 
 /**
  * With FP8 activation quantization every linear input is rounded to e4m3, so a float32
@@ -80,8 +81,10 @@ export function runGoldenSuite(label: string, makeBackend: () => Backend): void 
           const hidden = array(p, 'hidden_states');
           for (let l = 0; l < trace.hidden!.length; l++) {
             const h = await backend.read(trace.hidden![l]!);
-            const dev = rowDeviation(h, hidden.subarray(l * L * H, (l + 1) * L * H), 0, L * H);
-            assert.ok(dev <= (statistical ? UNSTABLE_ROW_TOL : HIDDEN_TOL), `hidden state after layer ${l}: max |Δ| ${dev}`);
+            const want = hidden.subarray(l * L * H, (l + 1) * L * H);
+            const dev = rowDeviation(h, want, 0, L * H);
+            const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 1);
+            assert.ok(dev <= (statistical ? UNSTABLE_ROW_TOL : HIDDEN_REL_TOL * scale), `hidden state after layer ${l}: max |Δ| ${dev} (max |h| ${scale})`);
           }
 
           const topkWant = ints(p, 'prefill_indexer_topk');
@@ -106,7 +109,7 @@ export function runGoldenSuite(label: string, makeBackend: () => Backend): void 
             const k = experts.length / L;
             assert.deepEqual(Array.from(experts), Array.from(expertsWant.subarray(m * L * k, (m + 1) * L * k)), `experts of MoE layer ${golden.moe_layers[m]}`);
             const dev = rowDeviation(weights, weightsWant.subarray(m * L * k, (m + 1) * L * k), 0, L * k);
-            assert.ok(dev <= 1e-5, `routing weights of MoE layer ${golden.moe_layers[m]}: max |Δ| ${dev}`);
+            assert.ok(dev <= 5e-5, `routing weights of MoE layer ${golden.moe_layers[m]}: max |Δ| ${dev}`);
           }
 
           const decodeWant = array(p, 'decode_logits');
