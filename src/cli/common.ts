@@ -2,6 +2,8 @@
 import { UsageError } from './cli-error.js';
 import { DEVICES, createBackend, isDeviceName } from '../backends/registry.js';
 import type { Backend } from '../backends/backend.js';
+import { DEFAULT_MODEL_DIR } from '../models/default-model.js';
+import type { TextEngineOptions, TextModelOptions } from '../text/index.js';
 
 export function parseIntList(flag: string, value: string): number[] {
   const parts = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
@@ -34,4 +36,88 @@ export async function backendFromFlags(device: string | undefined, threads?: num
 export function requireFlag(flag: string, value: string | undefined): string {
   if (value === undefined || value.length === 0) throw new UsageError(`--${flag} is required`);
   return value;
+}
+
+// ---- flags shared by the text commands (run, chat, serve, tokenize) ----------------------------
+
+/** --model DIR, or the embedded model (announced on stderr, so stdout stays the answer). */
+export function modelDirFlag(value: string | undefined, warn: (m: string) => void = (m) => process.stderr.write(m + '\n')): string {
+  if (value !== undefined && value.length > 0) return value;
+  warn(`tessera: no --model given; using the embedded model ${DEFAULT_MODEL_DIR}`);
+  return DEFAULT_MODEL_DIR;
+}
+
+export function parseNumberFlag(flag: string, value: string | undefined, range: { min?: number; max?: number } = {}): number | undefined {
+  if (value === undefined) return undefined;
+  const n = value.trim() === '' ? NaN : Number(value);
+  if (!Number.isFinite(n)) throw new UsageError(`--${flag} must be a number, got "${value}"`);
+  if (range.min !== undefined && n < range.min) throw new UsageError(`--${flag} must be >= ${range.min}, got ${value}`);
+  if (range.max !== undefined && n > range.max) throw new UsageError(`--${flag} must be <= ${range.max}, got ${value}`);
+  return n;
+}
+
+export function parseIntFlag(flag: string, value: string | undefined, min = 1): number | undefined {
+  if (value === undefined) return undefined;
+  return parsePositiveInt(flag, value, 0, min);
+}
+
+const BYTE_UNITS: Readonly<Record<string, number>> = { '': 1, b: 1, k: 1e3, kb: 1e3, kib: 1024, m: 1e6, mb: 1e6, mib: 1024 ** 2, g: 1e9, gb: 1e9, gib: 1024 ** 3 };
+
+/** "512MiB", "2GB", "1073741824" -> bytes. */
+export function parseBytesFlag(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
+  const unit = BYTE_UNITS[(m?.[2] ?? '').toLowerCase()];
+  if (!m || unit === undefined) throw new UsageError(`--${flag} must be a size such as 512MiB or 2GB, got "${value}"`);
+  const bytes = Math.floor(Number(m[1]) * unit);
+  if (bytes < 1) throw new UsageError(`--${flag} must be positive, got "${value}"`);
+  return bytes;
+}
+
+/** parseArgs options for engine sizing (run, chat, serve). */
+export const ENGINE_FLAG_OPTIONS = {
+  'kv-cache-tokens': { type: 'string' },
+  'kv-cache-memory': { type: 'string' },
+  'max-num-seqs': { type: 'string' },
+  'max-num-batched-tokens': { type: 'string' },
+  'max-model-len': { type: 'string' },
+  'block-size': { type: 'string' },
+  'no-prefix-caching': { type: 'boolean' },
+  device: { type: 'string' },
+  threads: { type: 'string' },
+} as const;
+
+export const ENGINE_FLAGS_USAGE = `[--device cpu|js|ref] [--threads N] [--kv-cache-tokens N | --kv-cache-memory 1GiB] [--max-num-seqs N] [--max-num-batched-tokens N] [--max-model-len N] [--block-size N] [--no-prefix-caching]`;
+
+export interface EngineFlagValues {
+  readonly 'kv-cache-tokens'?: string | undefined;
+  readonly 'kv-cache-memory'?: string | undefined;
+  readonly 'max-num-seqs'?: string | undefined;
+  readonly 'max-num-batched-tokens'?: string | undefined;
+  readonly 'max-model-len'?: string | undefined;
+  readonly 'block-size'?: string | undefined;
+  readonly 'no-prefix-caching'?: boolean | undefined;
+  readonly device?: string | undefined;
+  readonly threads?: string | undefined;
+}
+
+/** Engine flags -> loadTextModel options (device checked here, so a typo fails before loading). */
+export function textModelFlags(v: EngineFlagValues): TextModelOptions {
+  const device = v.device ?? 'cpu';
+  if (!isDeviceName(device)) throw new UsageError(`unknown --device "${device}"; available: ${DEVICES.join(', ')}`);
+  if (v['kv-cache-tokens'] !== undefined && v['kv-cache-memory'] !== undefined) throw new UsageError('give --kv-cache-tokens or --kv-cache-memory, not both');
+  const engine: TextEngineOptions = {
+    ...defined('kvCacheTokens', parseIntFlag('kv-cache-tokens', v['kv-cache-tokens'])),
+    ...defined('kvCacheBytes', parseBytesFlag('kv-cache-memory', v['kv-cache-memory'])),
+    ...defined('maxNumSeqs', parseIntFlag('max-num-seqs', v['max-num-seqs'])),
+    ...defined('maxNumBatchedTokens', parseIntFlag('max-num-batched-tokens', v['max-num-batched-tokens'])),
+    ...defined('maxModelLen', parseIntFlag('max-model-len', v['max-model-len'])),
+    ...defined('blockSize', parseIntFlag('block-size', v['block-size'])),
+    ...(v['no-prefix-caching'] ? { enablePrefixCaching: false } : {}),
+  };
+  return { device, engine, ...defined('threads', parseIntFlag('threads', v.threads)) };
+}
+
+function defined<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }

@@ -3,6 +3,9 @@
 import { ModelFormatError } from '../formats/errors.js';
 import { UsageError } from './cli-error.js';
 import { BENCH_USAGE, benchCommand } from './bench.js';
+import { CHAT_USAGE, chatCommand } from './chat.js';
+import { RUN_USAGE, runCommand } from './run.js';
+import { TOKENIZE_USAGE, tokenizeCommand } from './tokenize.js';
 import { INSPECT_USAGE, inspectCommand } from './inspect.js';
 import { LOGITS_USAGE, logitsCommand } from './logits.js';
 
@@ -12,6 +15,9 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   bench: { run: benchCommand, usage: BENCH_USAGE },
   inspect: { run: inspectCommand, usage: INSPECT_USAGE },
   logits: { run: logitsCommand, usage: LOGITS_USAGE },
+  run: { run: runCommand, usage: RUN_USAGE },
+  chat: { run: chatCommand, usage: CHAT_USAGE },
+  tokenize: { run: tokenizeCommand, usage: TOKENIZE_USAGE },
 };
 
 function usage(): string {
