@@ -65,6 +65,11 @@ export function intrin(fn: Intrinsic, a: Val): Val {
   return new Val({ k: 'intrin', t: 'f32', fn, a: a.e });
 }
 
+/** A target intrinsic through the escape hatch: spellings per target, $0.. the arguments. */
+export function custom(t: Scalar, spellings: Partial<Record<'c' | 'js' | 'wgsl' | 'cuda' | 'hip', string>>, ...args: Val[]): Val {
+  return new Val({ k: 'custom', t, spellings, args: args.map((a) => a.e) });
+}
+
 /** A global buffer parameter or a program-local array. */
 export class BufRef {
   constructor(
@@ -228,6 +233,8 @@ function inlineLets(e: Expr, lets: ReadonlyMap<string, Expr>): Expr {
       return { ...e, a: inlineLets(e.a, lets) };
     case 'select':
       return { ...e, c: inlineLets(e.c, lets), a: inlineLets(e.a, lets), b: inlineLets(e.b, lets) };
+    case 'custom':
+      return { ...e, args: e.args.map((a) => inlineLets(a, lets)) };
     case 'load':
     case 'listload':
       throw new Error('the program count cannot depend on buffer contents');

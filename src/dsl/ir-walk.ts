@@ -17,6 +17,8 @@ export function exprChildren(e: Expr): Expr[] {
       return [e.idx];
     case 'listload':
       return [e.which, e.idx];
+    case 'custom':
+      return [...e.args];
     default:
       return [];
   }

@@ -33,7 +33,12 @@ export type Expr =
   | { readonly k: 'load'; readonly t: Scalar; readonly buf: string; readonly idx: Expr }
   /** element `idx` of matrix `which` of a list of equally shaped buffers (e.g. the experts of a layer) */
   | { readonly k: 'listload'; readonly t: Scalar; readonly list: string; readonly which: Expr; readonly idx: Expr }
-  | { readonly k: 'intrin'; readonly t: Scalar; readonly fn: Intrinsic; readonly a: Expr };
+  | { readonly k: 'intrin'; readonly t: Scalar; readonly fn: Intrinsic; readonly a: Expr }
+  /**
+   * Escape hatch to a target intrinsic: per-target spellings with $0, $1, ... standing for the
+   * rendered arguments (e.g. WGSL dot4I8Packed). A target without a spelling cannot run the kernel.
+   */
+  | { readonly k: 'custom'; readonly t: Scalar; readonly spellings: Readonly<Partial<Record<'c' | 'js' | 'wgsl' | 'cuda' | 'hip', string>>>; readonly args: readonly Expr[] };
 
 export type Stmt =
   | { readonly k: 'let'; readonly name: string; readonly t: Scalar; readonly init: Expr; readonly mutable: boolean }

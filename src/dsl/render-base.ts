@@ -4,6 +4,17 @@ import type { BinOp, Expr, Kernel, Param, Scalar, Stmt } from './ir.js';
 
 export const INDENT = '  ';
 
+/** A kernel uses a target intrinsic this renderer has no spelling for. */
+export class UnsupportedOnTarget extends Error {
+  constructor(
+    readonly kernel: string,
+    readonly target: string,
+  ) {
+    super(`kernel ${kernel} uses an intrinsic with no ${target} spelling`);
+    this.name = 'UnsupportedOnTarget';
+  }
+}
+
 export abstract class Renderer {
   abstract readonly target: string;
   protected kernel!: Kernel;
@@ -56,6 +67,12 @@ export abstract class Renderer {
         return this.listLoad(e.list, this.expr(e.which), this.expr(e.idx), e.t);
       case 'intrin':
         return this.intrinsic(e.fn, this.expr(e.a));
+      case 'custom': {
+        const spelling = e.spellings[this.target as keyof typeof e.spellings];
+        if (spelling === undefined) throw new UnsupportedOnTarget(this.kernel.name, this.target);
+        const args = e.args.map((a) => this.expr(a));
+        return `(${spelling.replace(/\$(\d+)/g, (_, i: string) => args[Number(i)] ?? '')})`;
+      }
     }
   }
 

@@ -27,6 +27,11 @@ static inline float tessera_e4m3(uint32_t c) { return tessera_u2f(((c & 0x7Fu) <
 #else
 #define TESSERA_SIMDLEN 4
 #endif
+static inline int32_t tessera_dot4i8(uint32_t a, uint32_t b) {
+  int32_t s = 0;
+  for (int i = 0; i < 32; i += 8) s += (int32_t)(int8_t)(a >> i) * (int32_t)(int8_t)(b >> i);
+  return s;
+}
 #define TESSERA_IMAX(a, b) ((a) > (b) ? (a) : (b))
 #define TESSERA_IMIN(a, b) ((a) < (b) ? (a) : (b))
 ${C_VECTOR_PRELUDE}`;

@@ -27,7 +27,7 @@ test(`C: all ${kernels.length} kernels compile`, () => {
     const r = new CRenderer();
     const src = join(dir, 'all.c');
     writeFileSync(src, C_PRELUDE + kernels.map((k) => r.render(k)).join('\n'));
-    const res = spawnSync(cc.path, ['-O1', '-fopenmp', '-Wall', '-Werror', '-Wno-unused-variable', '-Wno-unused-but-set-variable', '-Wno-unknown-pragmas', '-c', src, '-o', join(dir, 'all.o')], { encoding: 'utf8' });
+    const res = spawnSync(cc.path, ['-O1', '-march=native', '-fopenmp', '-Wall', '-Werror', '-Wno-unused-variable', '-Wno-unused-but-set-variable', '-Wno-unknown-pragmas', '-c', src, '-o', join(dir, 'all.o')], { encoding: 'utf8' });
     assert.equal(res.status, 0, res.stderr);
   } finally {
     rmSync(dir, { recursive: true });

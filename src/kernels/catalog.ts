@@ -9,6 +9,7 @@ import { gatherLatentKernel, writeIndexKernel, writeLatentKernel } from './kv-ca
 import { indexerScoresKernel, topkKernel } from './indexer.js';
 import { absorbOutputKernel, absorbQueryKernel, attentionDecodeKernel, attentionPrefillKernel } from './attention.js';
 import { expertGemmKernel, moeAlignKernel, moeCombineKernel, routeKernel } from './moe.js';
+import { int8DotKernel } from './int8-dot.js';
 
 const DTYPES: WeightDType[] = ['F32', 'F16', 'BF16', 'F8_E4M3'];
 const modes = (d: WeightDType): LinearMode[] => (d === 'F8_E4M3' ? ['plain', 'fp8-act'] : ['plain']);
@@ -35,5 +36,6 @@ export function kernelCatalog(): Kernel[] {
   const v3: RoutingParams = { topk: 8, nGroup: 8, topkGroup: 4, scoring: 'sigmoid', groupScore: 'top2-sum', normalize: true, scalingFactor: 2.5 };
   const v2: RoutingParams = { topk: 6, nGroup: 1, topkGroup: 1, scoring: 'softmax', groupScore: 'max', normalize: false, scalingFactor: 1 };
   k.push(routeKernel(256, v3, true), routeKernel(64, v2, false), moeAlignKernel(), moeCombineKernel());
+  k.push(int8DotKernel());
   return k;
 }

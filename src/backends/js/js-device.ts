@@ -58,6 +58,7 @@ const RUNTIME = {
   f2u: (f: number) => ((f32[0] = f), u32[0]!),
   f16: f16ToF32,
   E4M3: E4M3_VALUES,
+  dot4i8: (a: number, b: number) => ((a << 24) >> 24) * ((b << 24) >> 24) + ((a << 16) >> 24) * ((b << 16) >> 24) + ((a << 8) >> 24) * ((b << 8) >> 24) + (a >> 24) * (b >> 24),
 };
 
 type JsKernelFn = (...args: unknown[]) => void;
