@@ -5,6 +5,7 @@ import { UsageError } from './cli-error.js';
 import { BENCH_USAGE, benchCommand } from './bench.js';
 import { CHAT_USAGE, chatCommand } from './chat.js';
 import { RUN_USAGE, runCommand } from './run.js';
+import { SERVE_USAGE, serveCommand } from './serve.js';
 import { TOKENIZE_USAGE, tokenizeCommand } from './tokenize.js';
 import { INSPECT_USAGE, inspectCommand } from './inspect.js';
 import { LOGITS_USAGE, logitsCommand } from './logits.js';
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   run: { run: runCommand, usage: RUN_USAGE },
   chat: { run: chatCommand, usage: CHAT_USAGE },
   tokenize: { run: tokenizeCommand, usage: TOKENIZE_USAGE },
+  serve: { run: serveCommand, usage: SERVE_USAGE },
 };
 
 function usage(): string {
