@@ -2,7 +2,7 @@
 // on disk by a hash of (source, compiler version, flags), so a second start compiles nothing.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -15,8 +15,10 @@ export interface CCompiler {
 // -z nodelete: libgomp's worker threads outlive any unloading of the kernels at process exit.
 const FLAGS = ['-O3', '-march=native', '-fopenmp', '-fPIC', '-shared', '-std=gnu11', '-fno-math-errno', '-Wl,-z,nodelete'];
 
+/** $TESSERA_CC names the one compiler to use (tests set it to a missing path to force the fallback). */
 export function findCompiler(): CCompiler | null {
-  const candidates = [process.env['CC'], 'cc', 'gcc', 'clang'].filter((c): c is string => !!c);
+  const forced = process.env['TESSERA_CC'];
+  const candidates = forced ? [forced] : [process.env['CC'], 'cc', 'gcc', 'clang'].filter((c): c is string => !!c);
   for (const path of candidates) {
     const r = spawnSync(path, ['--version'], { encoding: 'utf8' });
     if (r.status === 0) {
@@ -56,7 +58,8 @@ export function compileShared(cc: CCompiler, name: string, source: string): stri
   const tmp = `${so}.${process.pid}.tmp`;
   writeFileSync(src, source);
   const r = spawnSync(cc.path, [...cc.flags, '-o', tmp, src, '-lm'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new CompileError(`compiling kernel ${name} with ${cc.path} failed:\n${r.stderr}`, source);
+  if (r.status !== 0) throw new CompileError(`compiling kernel ${name} with ${cc.path} failed (source kept in ${src}):\n${r.stderr}`, source);
   renameSync(tmp, so); // atomic: concurrent processes never load a half-written file
+  rmSync(src);
   return so;
 }
