@@ -1,6 +1,6 @@
 // DeepSeekMoE on the device: routing, grouping the (token, slot) pairs by expert, expert GEMMs
 // that read each chosen expert's weights once per step, and the weighted combination.
-import { KernelBuilder, f32, i32, math } from '../dsl/builder.js';
+import { KernelBuilder, f32, i32, math, select } from '../dsl/builder.js';
 import type { Val } from '../dsl/builder.js';
 import type { Kernel } from '../dsl/ir.js';
 import type { LinearMode, RoutingParams, WeightDType } from '../backends/backend.js';
@@ -95,7 +95,8 @@ export function routeKernel(e: number, p: RoutingParams, bias: boolean): Kernel 
 
 /**
  * Group the T·topk (token, slot) pairs by expert (stable): counts [E], offsets [E], order [T·topk]
- * holding pair indices t·topk + j. One program.
+ * holding pair indices t·topk + j, and the experts that got any pair, ascending: active [E + 1]
+ * with their number last. One program.
  */
 export function moeAlignKernel(): Kernel {
   const k = new KernelBuilder('moe_align', 64);
@@ -103,6 +104,7 @@ export function moeAlignKernel(): Kernel {
   const counts = k.buf('counts', 'i32', true);
   const offsets = k.buf('offsets', 'i32', true);
   const order = k.buf('order', 'i32', true);
+  const active = k.buf('active', 'i32', true);
   const pairs = k.scalar('pairs');
   const numExperts = k.scalar('num_experts');
   k.programs(1);
@@ -112,10 +114,16 @@ export function moeAlignKernel(): Kernel {
     counts.set(e, counts.at(e).add(1));
   });
   const run = k.var(i32(0), 'run');
+  const used = k.var(i32(0), 'used');
   k.for(0, numExperts, (e) => {
     offsets.set(e, run);
     run.set(run.add(counts.at(e)));
+    k.if(counts.at(e).gt(0), () => {
+      active.set(used, e);
+      used.set(used.add(1));
+    });
   });
+  active.set(numExperts, used);
   k.for(0, numExperts, (e) => counts.set(e, 0));
   k.for(0, pairs, (i) => {
     const e = k.let(experts.at(i), 'e');
@@ -138,8 +146,9 @@ export function expertGemmName(s: ExpertGemmSpec): string {
 }
 
 /**
- * Programs: E x ceil(N / rows). Program (e, rb) walks the pairs routed to expert e in tiles of
- * `tokens` and computes `rows` output columns for each, so expert weights are read once per step.
+ * Programs: min(E, pairs) x ceil(N / rows), over the active experts only. Program (a, rb) walks the
+ * pairs routed to the a-th active expert in tiles of `tokens` and computes `rows` output columns for
+ * each, so each chosen expert's weights are read once per step.
  * gate_up: x [T, K] (row = pair / topk), out h [pairs, N]; down: x = h [pairs, K], out y [pairs, N].
  */
 export function expertGemmKernel(s: ExpertGemmSpec): Kernel {
@@ -152,6 +161,7 @@ export function expertGemmKernel(s: ExpertGemmSpec): Kernel {
   const counts = k.buf('counts', 'i32');
   const offsets = k.buf('offsets', 'i32');
   const order = k.buf('order', 'i32');
+  const active = k.buf('active', 'i32');
   const routeWeights = s.stage === 'down' ? k.buf('route_weights', 'f32') : null;
   const out = k.buf('out', 'f32', true);
   const numExperts = k.scalar('num_experts');
@@ -159,10 +169,13 @@ export function expertGemmKernel(s: ExpertGemmSpec): Kernel {
   const N = k.scalar('n');
   const K = k.scalar('k');
   const rblocks = k.let(N.add(R - 1).div(R), 'rblocks');
-  k.programs(numExperts.mul(rblocks));
-  const e = k.let(k.pid.div(rblocks), 'e');
-  const n0 = k.let(k.pid.sub(e.mul(rblocks)).mul(R), 'n0');
-  const cnt = k.let(counts.at(e), 'cnt');
+  const maxActive = k.scalar('max_active');
+  k.programs(maxActive.mul(rblocks));
+  const slot = k.let(k.pid.div(rblocks), 'slot');
+  const n0 = k.let(k.pid.sub(slot.mul(rblocks)).mul(R), 'n0');
+  const live = k.let(slot.lt(active.at(numExperts)), 'live');
+  const e = k.let(select(live, active.at(slot.min(numExperts.sub(1))), i32(0)), 'e');
+  const cnt = k.let(select(live, counts.at(e), i32(0)), 'cnt');
   const off = k.let(offsets.at(e), 'off');
   const kBlocks = K.add(127).div(128);
   const wRows = Array.from({ length: R }, (_, i) => k.let(n0.add(i).min(N.sub(1)), 'wr'));

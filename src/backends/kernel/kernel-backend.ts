@@ -457,20 +457,22 @@ export class KernelBackend implements Backend {
     const counts = this.scratch(E * 4);
     const offsets = this.scratch(E * 4);
     const order = this.scratch(pairs * 4);
-    this.run(this.kernel('moe_align', moeAlignKernel), { experts: r.experts, counts, offsets, order, pairs, num_experts: E });
+    const active = this.scratch((E + 1) * 4);
+    this.run(this.kernel('moe_align', moeAlignKernel), { experts: r.experts, counts, offsets, order, active, pairs, num_experts: E });
+    const maxActive = Math.min(E, pairs);
     const lists = this.expertLists(experts);
     const tile = tileFor(Math.ceil(pairs / Math.min(E, pairs)));
 
     const gu: ExpertGemmSpec = { dtype, mode: m, tile, stage: 'gate_up' };
     const h = this.tensor(pairs, inner);
-    const guArgs: Record<string, KernelArg> = { w_gate: lists.gate, w_up: lists.up, counts, offsets, order, out: h.buf, num_experts: E, topk: r.topk, n: inner, k: hidden };
+    const guArgs: Record<string, KernelArg> = { w_gate: lists.gate, w_up: lists.up, counts, offsets, order, active, out: h.buf, num_experts: E, max_active: maxActive, topk: r.topk, n: inner, k: hidden };
     this.bindInput(guArgs, a, m, scaleFormat);
     if (dtype === 'F8_E4M3') Object.assign(guArgs, { s_gate: lists.sGate, s_up: lists.sUp });
     this.run(this.kernel(expertGemmName(gu), () => expertGemmKernel(gu)), guArgs);
 
     const dn: ExpertGemmSpec = { dtype, mode: m, tile, stage: 'down' };
     const yPairs = this.tensor(pairs, hidden);
-    const dnArgs: Record<string, KernelArg> = { w_down: lists.down, counts, offsets, order, route_weights: r.weights, out: yPairs.buf, num_experts: E, topk: r.topk, n: hidden, k: inner };
+    const dnArgs: Record<string, KernelArg> = { w_down: lists.down, counts, offsets, order, active, route_weights: r.weights, out: yPairs.buf, num_experts: E, max_active: maxActive, topk: r.topk, n: hidden, k: inner };
     this.bindInput(dnArgs, h, m, scaleFormat);
     if (dtype === 'F8_E4M3') dnArgs['s_down'] = lists.sDown;
     this.run(this.kernel(expertGemmName(dn), () => expertGemmKernel(dn)), dnArgs);
