@@ -9,6 +9,7 @@
 // llama-bench's warm-up run), then the history is cleared and the measured pass runs.
 // prefill = time from submitting the prompt to the first sampled token (one batch of N tokens);
 // decode = time for the next M tokens, each one single-token evaluation plus greedy sampling.
+import { benchPrompt } from '../src/cli/bench-prompt.js';
 import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 import type { Token } from 'node-llama-cpp';
 import { GgufFile } from '../src/formats/gguf.js';
@@ -41,16 +42,6 @@ export interface LlamaCppBenchResult {
   readonly peak_rss_bytes?: number;
 }
 
-/** The benchmark prompt: BOS (0) then deterministic pseudo-random ids in [2, vocab). */
-export function benchPrompt(n: number, vocab: number): number[] {
-  const ids = [0];
-  let x = 12345;
-  while (ids.length < n) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    ids.push(2 + ((x >>> 8) % (vocab - 2)));
-  }
-  return ids;
-}
 
 function ggufVocabSize(path: string): number {
   const f = GgufFile.open(path);

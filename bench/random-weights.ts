@@ -5,7 +5,7 @@
 // Values are N(0, 0.02) for weights, 1 + N(0, 0.02) for norm gains and N(0, 0.01) for the router
 // bias. To generate ~700M values in seconds, a normal sample is a lookup into a 65536-entry table
 // of normal quantiles (already rounded to BF16) indexed by 16 random bits.
-import { f32ToBf16Bits } from '../src/formats/gguf-codec.js';
+import { f32ToBf16 } from '../src/formats/dtype.js';
 import type { HfTensor, Init } from './model-config.js';
 
 /** Acklam's rational approximation of the standard normal quantile (relative error < 1.2e-9). */
@@ -40,7 +40,7 @@ function table(mean: number, std: number): { bf16: Uint16Array; f32: Float32Arra
     const f32 = new Float32Array(65536);
     for (let i = 0; i < 65536; i++) {
       const v = mean + std * normalQuantile((i + 0.5) / 65536);
-      bf16[i] = f32ToBf16Bits(v);
+      bf16[i] = f32ToBf16(v);
       f32[i] = v;
     }
     t = { bf16, f32 };

@@ -8,20 +8,11 @@ import { loadModel } from '../models/registry.js';
 import { SingleSequence, argmax } from '../engine/single-sequence.js';
 import { parseDeepseekConfig } from '../models/deepseek-config.js';
 import { backendFromFlags, oneOf, parsePositiveInt, requireFlag } from './common.js';
+import { benchPrompt } from './bench-prompt.js';
 
 export const BENCH_USAGE = `tessera bench --model DIR [--prompt-tokens 128] [--gen-tokens 64] [--threads N] [--device NAME] [--json]
   Prefill and decode tokens/s of one sequence, weight bytes read per decoded token, implied GB/s.`;
 
-/** Deterministic prompt: BOS then pseudo-random ids (the same as bench/llama-cpp-runner.ts). */
-export function benchPrompt(n: number, vocab: number): number[] {
-  const ids = [0];
-  let x = 12345;
-  while (ids.length < n) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    ids.push(2 + ((x >>> 8) % (vocab - 2)));
-  }
-  return ids;
-}
 
 /**
  * Bytes of weights one decoded token reads: every tensor except the routed experts and the

@@ -9,9 +9,7 @@
 //         Quantization (ggml quantize_row_q8_0_ref): d = max|x| / 127, qs = round(x / d)
 //         (round half away from zero), d stored as f16.
 import type { GgmlTypeInfo } from './gguf-types.js';
-
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
+import { f16ToF32, f32ToBf16, f32ToF16 } from './dtype.js';
 
 let f16Table: Float32Array | undefined;
 
@@ -19,58 +17,14 @@ let f16Table: Float32Array | undefined;
 function halfTable(): Float32Array {
   if (f16Table) return f16Table;
   const t = new Float32Array(65536);
-  for (let h = 0; h < 65536; h++) t[h] = f16BitsToF32(h);
+  for (let h = 0; h < 65536; h++) t[h] = f16ToF32(h);
   f16Table = t;
   return t;
 }
 
-export function f16BitsToF32(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const man = h & 0x3ff;
-  if (exp === 0) return sign * man * 2 ** -24;
-  if (exp === 0x1f) return man ? NaN : sign * Infinity;
-  return sign * (1 + man / 1024) * 2 ** (exp - 15);
-}
 
-export function bf16BitsToF32(b: number): number {
-  u32[0] = (b & 0xffff) << 16;
-  return f32[0]!;
-}
 
-/** Round-to-nearest-even float32 -> bf16 bits; NaN stays a quiet NaN. */
-export function f32ToBf16Bits(x: number): number {
-  f32[0] = x;
-  const bits = u32[0]!;
-  if ((bits & 0x7f800000) === 0x7f800000 && (bits & 0x7fffff) !== 0) return ((bits >>> 16) | 0x40) & 0xffff;
-  return ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff;
-}
 
-/** Round-to-nearest-even float32 -> f16 bits (overflow gives infinity, tiny values subnormals). */
-export function f32ToF16Bits(x: number): number {
-  f32[0] = x;
-  const bits = u32[0]!;
-  const sign = (bits >>> 16) & 0x8000;
-  const exp = (bits >>> 23) & 0xff;
-  let man = bits & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (man !== 0 ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    man |= 0x800000;
-    const shift = 14 - e; // 14..24
-    const half = 1 << (shift - 1);
-    const rest = man & ((1 << shift) - 1);
-    let h = man >>> shift;
-    if (rest > half || (rest === half && (h & 1) === 1)) h++;
-    return sign | h;
-  }
-  const rest = man & 0x1fff;
-  let h = (e << 10) | (man >>> 13);
-  if (rest > 0x1000 || (rest === 0x1000 && (h & 1) === 1)) h++; // a carry into the exponent is still correct
-  return sign | h;
-}
 
 /** The buffer and offset to view `bytes` with elements of `elementBytes`, copying only when misaligned. */
 function aligned(bytes: Uint8Array, elementBytes: number): [ArrayBuffer, number] {
@@ -132,13 +86,13 @@ export function encodeF32(values: ArrayLike<number>): Uint8Array {
 
 export function encodeBf16(values: ArrayLike<number>): Uint8Array {
   const h = new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) h[i] = f32ToBf16Bits(values[i]!);
+  for (let i = 0; i < values.length; i++) h[i] = f32ToBf16(values[i]!);
   return new Uint8Array(h.buffer);
 }
 
 export function encodeF16(values: ArrayLike<number>): Uint8Array {
   const h = new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) h[i] = f32ToF16Bits(values[i]!);
+  for (let i = 0; i < values.length; i++) h[i] = f32ToF16(values[i]!);
   return new Uint8Array(h.buffer);
 }
 
@@ -152,7 +106,7 @@ export function quantizeQ8_0(values: ArrayLike<number>): Uint8Array {
     for (let i = 0; i < 32; i++) amax = Math.max(amax, Math.abs(values[b * 32 + i]!));
     const d = Math.fround(amax / 127);
     const id = d !== 0 ? Math.fround(1 / d) : 0;
-    const dh = f32ToF16Bits(d);
+    const dh = f32ToF16(d);
     const p = b * 34;
     out[p] = dh & 0xff;
     out[p + 1] = dh >>> 8;

@@ -4,7 +4,8 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GgufFile } from './gguf.js';
-import { encodeBf16, encodeF16, encodeF32, f16BitsToF32, f32ToF16Bits, quantizeQ8_0 } from './gguf-codec.js';
+import { encodeBf16, encodeF16, encodeF32, quantizeQ8_0 } from './gguf-codec.js';
+import { f16ToF32, f32ToF16 } from './dtype.js';
 import { gv } from './gguf-types.js';
 import type { GgufValue } from './gguf-types.js';
 import { writeGguf } from './gguf-writer.js';
@@ -48,7 +49,7 @@ const metadata: Array<[string, GgufValue]> = [
 ];
 
 const f32Vals = seq(15, (i) => Math.fround(i * 0.37 - 2));
-const f16Vals = seq(16, (i) => f16BitsToF32(0x3c00 + i * 97)); // exactly representable halves
+const f16Vals = seq(16, (i) => f16ToF32(0x3c00 + i * 97)); // exactly representable halves
 const bf16Vals = seq(24, (i) => (i - 12) * 0.5); // exactly representable in bf16
 const q8Vals = seq(128, (i) => Math.sin(i) * 0.02);
 const bf16x3 = seq(24, (i) => i - 7);
@@ -133,7 +134,7 @@ test('readF32 decodes F32, F16, BF16 and Q8_0', async () => {
       const block = q8Vals.slice(b * 32, b * 32 + 32);
       // ggml's reference: d = max|x| / 127 in f32, q = roundf(x / d), d stored as f16.
       const d = Math.fround(Math.max(...block.map(Math.abs)) / 127);
-      const dh = f16BitsToF32(f32ToF16Bits(d));
+      const dh = f16ToF32(f32ToF16(d));
       for (let i = 0; i < 32; i++) {
         const x = Math.fround(block[i]! * Math.fround(1 / d));
         const qi = Math.sign(x) * Math.round(Math.abs(x));

@@ -1,5 +1,5 @@
 // Writes safetensors files tensor by tensor (used by tests, tools and the benchmark generator).
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { DTYPE_BYTES } from './dtype.js';
 import type { StorageDType } from './dtype.js';
 
@@ -28,18 +28,37 @@ export function safetensorsHeader(tensors: readonly TensorToWrite[], metadata: R
   return out;
 }
 
-export function writeSafetensors(path: string, tensors: readonly TensorToWrite[], metadata?: Record<string, string>): void {
-  const fd = openSync(path, 'w');
+/**
+ * Writes the file tensor by tensor (one tensor's bytes in memory at a time) to a temporary name,
+ * renamed into place at the end so a reader never sees a partial file. Returns the file size.
+ */
+export function writeSafetensors(path: string, tensors: readonly TensorToWrite[], metadata?: Record<string, string>): { fileSize: number } {
+  const tmp = `${path}.partial-${process.pid}`;
+  const fd = openSync(tmp, 'w');
+  let pos = 0;
+  const put = (b: Uint8Array): void => {
+    let done = 0;
+    while (done < b.byteLength) done += writeSync(fd, b, done, b.byteLength - done, pos + done);
+    pos += b.byteLength;
+  };
   try {
-    writeSync(fd, safetensorsHeader(tensors, metadata));
+    put(safetensorsHeader(tensors, metadata));
     for (const t of [...tensors].sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const data = typeof t.data === 'function' ? t.data() : t.data;
       const expected = t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype];
-      if (data.byteLength !== expected) throw new Error(`${t.name}: ${data.byteLength} bytes given, ${expected} expected`);
-      let done = 0;
-      while (done < data.byteLength) done += writeSync(fd, data, done, data.byteLength - done);
+      if (data.byteLength !== expected) throw new Error(`${path}: tensor "${t.name}" got ${data.byteLength} bytes, expected ${expected}`);
+      put(data);
     }
-  } finally {
     closeSync(fd);
+    renameSync(tmp, path);
+    return { fileSize: pos };
+  } catch (e) {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+    rmSync(tmp, { force: true });
+    throw e;
   }
 }
