@@ -1,6 +1,6 @@
 // The benchmark prompt, shared with bench/llama-cpp-runner.ts so both engines see the same tokens.
 
-/** Deterministic prompt: BOS then pseudo-random ids . */
+/** Deterministic prompt: BOS then pseudo-random ids. */
 export function benchPrompt(n: number, vocab: number): number[] {
   const ids = [0];
   let x = 12345;
