@@ -9,6 +9,7 @@ import { SERVE_USAGE, serveCommand } from './serve.js';
 import { TOKENIZE_USAGE, tokenizeCommand } from './tokenize.js';
 import { INSPECT_USAGE, inspectCommand } from './inspect.js';
 import { LOGITS_USAGE, logitsCommand } from './logits.js';
+import { PERPLEXITY_USAGE, perplexityCommand } from './perplexity.js';
 
 type Command = (argv: string[], out: (s: string) => void) => Promise<void>;
 
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   bench: { run: benchCommand, usage: BENCH_USAGE },
   inspect: { run: inspectCommand, usage: INSPECT_USAGE },
   logits: { run: logitsCommand, usage: LOGITS_USAGE },
+  perplexity: { run: perplexityCommand, usage: PERPLEXITY_USAGE },
   run: { run: runCommand, usage: RUN_USAGE },
   chat: { run: chatCommand, usage: CHAT_USAGE },
   tokenize: { run: tokenizeCommand, usage: TOKENIZE_USAGE },
