@@ -5,7 +5,7 @@ import { KernelBackend } from './kernel/kernel-backend.js';
 import { JsDevice } from './js/js-device.js';
 import { NoCompilerError, createCpuBackend } from './cpu/cpu-backend.js';
 
-export const DEVICES = ['cpu', 'js', 'ref'] as const;
+export const DEVICES = ['cpu', 'js', 'ref', 'webgpu'] as const;
 export type DeviceName = (typeof DEVICES)[number];
 
 export interface BackendOptions {
@@ -32,5 +32,10 @@ export async function createBackend(device: DeviceName, options: BackendOptions 
         (options.warn ?? ((m) => process.stderr.write(`${m}\n`)))(`tessera: ${e.message}; falling back to --device js (slower)`);
         return new KernelBackend('js', new JsDevice());
       }
+    case 'webgpu': {
+      // loaded on demand: Dawn is a native module only this device needs
+      const { createWebGpuBackend } = await import('./webgpu/webgpu-backend.js');
+      return createWebGpuBackend();
+    }
   }
 }

@@ -1,0 +1,46 @@
+// Test support: one WebGPU device per test process, shared by every backend a test file creates
+// (pipelines compile once), or a skip when this machine has no adapter. CI installs lavapipe and
+// sets TESSERA_REQUIRE_WEBGPU=1, where a missing adapter is a failure instead.
+import { after, test } from 'node:test';
+import { KernelBackend } from '../kernel/kernel-backend.js';
+import { WebGpuDevice } from './webgpu-device.js';
+import { PipelineCache } from './pipelines.js';
+import { openNodeWebGpu } from './node-gpu.js';
+import type { WebGpuContext } from './gpu-context.js';
+
+export interface SharedWebGpu {
+  readonly ctx: WebGpuContext;
+  /** a backend on the shared device (disposing it keeps the device) */
+  backend(): KernelBackend;
+  device(): WebGpuDevice;
+}
+
+export async function sharedWebGpu(what: string): Promise<SharedWebGpu | null> {
+  const ctx = await openNodeWebGpu();
+  if (!ctx) {
+    const required = Boolean(process.env['TESSERA_REQUIRE_WEBGPU']);
+    test(`${what} on webgpu`, required ? {} : { skip: 'no WebGPU adapter (install Mesa lavapipe; CI sets TESSERA_REQUIRE_WEBGPU=1)' }, () => {
+      throw new Error('WebGPU (Dawn on lavapipe) is required here but no adapter was found');
+    });
+    return null;
+  }
+  after(() => ctx.close());
+  const pipelines = new PipelineCache(ctx);
+  const profile = Boolean(process.env['TESSERA_PROFILE']);
+  const device = () => new WebGpuDevice(ctx, { ownsContext: false, pipelines, profile });
+  const backend = () => {
+    const d = device();
+    const b = new KernelBackend('webgpu', d);
+    if (profile) {
+      // slow kernels of each test, on stderr
+      const dispose = b.dispose.bind(b);
+      b.dispose = () => {
+        const rows = d.profile();
+        process.stderr.write(`webgpu kernels: ${rows.slice(0, 5).map((r) => `${r.kernel} ${r.ms.toFixed(0)} ms/${r.calls}`).join(', ')}\n`);
+        dispose();
+      };
+    }
+    return b;
+  };
+  return { ctx, device, backend };
+}
