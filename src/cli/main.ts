@@ -3,6 +3,7 @@
 import { ModelFormatError } from '../formats/errors.js';
 import { UsageError } from './cli-error.js';
 import { BENCH_USAGE, benchCommand } from './bench.js';
+import { BENCH_SERVE_USAGE, benchServeCommand } from './bench-serve.js';
 import { CHAT_USAGE, chatCommand } from './chat.js';
 import { RUN_USAGE, runCommand } from './run.js';
 import { SERVE_USAGE, serveCommand } from './serve.js';
@@ -14,7 +15,10 @@ import { PERPLEXITY_USAGE, perplexityCommand } from './perplexity.js';
 type Command = (argv: string[], out: (s: string) => void) => Promise<void>;
 
 const COMMANDS: Record<string, { run: Command; usage: string }> = {
-  bench: { run: benchCommand, usage: BENCH_USAGE },
+  bench: {
+    run: (argv, out) => (argv[0] === 'serve' ? benchServeCommand(argv.slice(1), out) : benchCommand(argv, out)),
+    usage: `${BENCH_USAGE}\n${BENCH_SERVE_USAGE}`,
+  },
   inspect: { run: inspectCommand, usage: INSPECT_USAGE },
   logits: { run: logitsCommand, usage: LOGITS_USAGE },
   perplexity: { run: perplexityCommand, usage: PERPLEXITY_USAGE },

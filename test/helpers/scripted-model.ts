@@ -18,9 +18,14 @@ export class ScriptedModel implements CausalLM {
   readonly info: ModelInfo;
   script: readonly number[];
   forwardCalls = 0;
+  /** ms to wait in every forward (to act while a request runs) */
+  delayMs: number;
+  /** throw from every forward after this many calls (a device failure) */
+  failAfterCalls = Infinity;
 
-  constructor(script: readonly number[], private readonly opts: ScriptedModelOptions) {
+  constructor(script: readonly number[], opts: ScriptedModelOptions) {
     this.script = script;
+    this.delayMs = opts.delayMs ?? 0;
     this.info = {
       architecture: 'scripted',
       vocabSize: opts.vocabSize,
@@ -41,16 +46,17 @@ export class ScriptedModel implements CausalLM {
   }
 
   async forward(input: ForwardInput, cache: KvCache): Promise<Float32Array> {
-    this.forwardCalls++;
+    if (++this.forwardCalls > this.failAfterCalls) throw new Error('simulated device failure');
     if (!(cache instanceof FakeKvCache)) throw new Error('foreign KV cache');
     const bs = cache.spec.blockSize;
     const slot = (table: Int32Array, pos: number): number => table[Math.floor(pos / bs)]! * bs + (pos % bs);
     for (const s of input.seqs) {
       for (let i = 0; i < s.rows; i++) cache.tokens[slot(s.blockTable, s.startPos + i)] = input.tokens[s.rowStart + i]!;
     }
-    if (this.opts.delayMs) await new Promise((r) => setTimeout(r, this.opts.delayMs));
+    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     const V = this.info.vocabSize;
-    const out = new Float32Array(input.logitRows.length * V); // [R, V]
+    // Every other token far below: the script is followed at any temperature.
+    const out = new Float32Array(input.logitRows.length * V).fill(-100); // [R, V]
     input.logitRows.forEach((row, r) => {
       const s = input.seqs.find((x) => row >= x.rowStart && row < x.rowStart + x.rows)!;
       const pos = s.startPos + row - s.rowStart;
