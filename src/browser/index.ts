@@ -1,0 +1,53 @@
+// The browser build of Tessera (bundled by scripts/build-browser.mjs; no Node APIs): a model
+// directory loaded over HTTP, run by the kernel backend on a WebGPU device from navigator.gpu.
+import { KernelBackend } from '../backends/kernel/kernel-backend.js';
+import { WebGpuDevice } from '../backends/webgpu/webgpu-device.js';
+import { loadModel } from '../models/registry.js';
+import type { CausalLM } from '../models/model.js';
+import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import { IncrementalDecoder } from '../tokenizer/incremental-decoder.js';
+import { openBrowserWebGpu } from './browser-gpu.js';
+import { openHttpModel } from './http-model.js';
+import type { LoadProgress } from './http-model.js';
+import { loadHttpTokenizer } from './http-tokenizer.js';
+import { generate } from './generate.js';
+import type { GenerateOptions, GenerateResult } from './generate.js';
+
+export { generate, openBrowserWebGpu, openHttpModel, loadHttpTokenizer, IncrementalDecoder };
+export type { GenerateOptions, GenerateResult, LoadProgress };
+
+export interface TesseraSession {
+  readonly model: CausalLM;
+  /** null when the directory has no tokenizer.json: prompts are then token ids */
+  readonly tokenizer: Tokenizer | null;
+  /** the WebGPU adapter, in words */
+  readonly adapter: string;
+  dispose(): void;
+}
+
+export interface LoadOptions {
+  readonly onProgress?: (p: LoadProgress) => void;
+  /** FP8 checkpoints: quantize activations as DeepSeek's kernels do (default) or not */
+  readonly fp8Activations?: 'quant' | 'none';
+}
+
+/** Downloads the model at `modelUrl` (a Hugging Face directory) and puts it on the GPU. */
+export async function loadTessera(modelUrl: string, options: LoadOptions = {}): Promise<TesseraSession> {
+  const ctx = await openBrowserWebGpu();
+  try {
+    const [dir, tokenizer] = await Promise.all([openHttpModel(modelUrl, options.onProgress ? { onProgress: options.onProgress } : {}), loadHttpTokenizer(modelUrl)]);
+    const model = loadModel(dir, new KernelBackend('webgpu', new WebGpuDevice(ctx)), { fp8Activations: options.fp8Activations ?? 'quant' });
+    return {
+      model,
+      tokenizer,
+      adapter: ctx.adapterName,
+      dispose: () => {
+        model.dispose();
+        dir.tensors.close();
+      },
+    };
+  } catch (e) {
+    ctx.close();
+    throw e;
+  }
+}
