@@ -27,8 +27,10 @@ function parsePrompts(ctx: HandlerContext, f: Fields): Prompt[] {
   if (raw === undefined || raw === null) throw invalid('prompt', 'prompt is required', 'missing_required_parameter');
   const tok = ctx.tm.tokenizer;
   const fromText = (text: string): Prompt => ({ ids: tok.encode(text), text });
+  const vocab = ctx.tm.model.info.vocabSize;
   const fromIds = (list: readonly unknown[], param: string): Prompt => {
-    const ids = list.map((v, i) => checkNumber(`${param}[${i}]`, v, { int: true, min: 0 })!);
+    if (list.length === 0) throw invalid(param, `${param} is empty (no tokens)`);
+    const ids = list.map((v, i) => checkNumber(`${param}[${i}]`, v, { int: true, min: 0, max: vocab - 1 })!);
     return { ids, text: tok.decode(ids) };
   };
   let prompts: Prompt[];
@@ -67,12 +69,6 @@ function parseCompletion(ctx: HandlerContext, body: unknown): ParsedCompletion {
   const echo = f.bool('echo') ?? false;
   if (params.maxTokens === 0 && !echo) throw invalid('max_tokens', 'max_tokens must be >= 1 (0 is allowed only with echo)');
   const prompts = parsePrompts(ctx, f);
-  const vocab = ctx.tm.model.info.vocabSize;
-  prompts.forEach((p, i) =>
-    p.ids.forEach((id, j) => {
-      if (id >= vocab) throw invalid(prompts.length > 1 ? `prompt[${i}][${j}]` : `prompt[${j}]`, `token id ${id} is outside the vocabulary (${vocab})`);
-    }),
-  );
   return { prompts, params, echo };
 }
 

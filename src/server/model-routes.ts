@@ -57,5 +57,5 @@ export function detokenize(tm: TextModel, body: unknown): Record<string, unknown
   tokens.forEach((id, i) => {
     if (id >= vocab) throw invalid(`tokens[${i}]`, `tokens[${i}] is ${id}, outside the vocabulary (${vocab})`);
   });
-  return { prompt: tm.tokenizer.decode(tokens) };
+  return { prompt: tokens.length === 0 ? '' : tm.tokenizer.decode(tokens) };
 }
