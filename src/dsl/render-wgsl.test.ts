@@ -3,11 +3,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kernelCatalog } from '../kernels/catalog.js';
-import { WgslRenderer } from './render-wgsl.js';
+import { WgslRenderer, planBindings } from './render-wgsl.js';
 import { openWebGpu } from '../../test/helpers/webgpu.js';
 
 const renderer = new WgslRenderer();
 const shaders = kernelCatalog().map((k) => ({ name: k.name, code: renderer.render(k) }));
+// Kernels with more storage buffers than WebGPU's default limit of 8, with read-only ones merged.
+for (const k of kernelCatalog()) {
+  const plan = planBindings(k, 8);
+  assert.ok(plan, `${k.name} fits 8 storage buffers with merged bindings`);
+  if (plan.merged.length) shaders.push({ name: `${k.name} (8 storage buffers)`, code: renderer.renderWithPlan(k, plan) });
+}
 
 test(`WGSL: all ${shaders.length} kernels pass Dawn's validation`, async (t) => {
   const gpu = await openWebGpu();

@@ -3,9 +3,9 @@
 // workgroup memory. WGSL's uniformity rules require barriers in uniform control flow, so every
 // program-level value read from memory is broadcast from invocation 0 with workgroupUniformLoad.
 // 8/16-bit buffers are bound as array<u32> and unpacked on load; expert lists are packed buffers.
-// Where a kernel has more storage buffers than a device allows, a binding plan serves several
-// read-only buffers of one element type from a single binding (`merged`, each at an element
-// offset `<name>__base` in the uniforms); the device concatenates them before the dispatch.
+// Where a kernel has more storage buffers than a device allows, a binding plan serves groups of
+// read-only buffers of one element type from single bindings (`__merged<g>`, each buffer at an
+// element offset `<name>__base` in the uniforms); the device concatenates them before the dispatch.
 import type { BinOp, Expr, Kernel, Param, Scalar, Stmt } from './ir.js';
 import { INFIX, Renderer } from './render-base.js';
 import { forEachExpr, someExpr } from './ir-walk.js';
@@ -38,9 +38,9 @@ function loadedNames(body: readonly Stmt[]): Set<string> {
   return out;
 }
 
-/** Read-only buffer params served from one binding, in this order. */
+/** Groups of read-only buffer params, each group served from one binding (in this order). */
 export interface WgslBindingPlan {
-  readonly merged: readonly string[];
+  readonly merged: ReadonlyArray<readonly string[]>;
 }
 
 const NO_PLAN: WgslBindingPlan = { merged: [] };
@@ -51,8 +51,10 @@ export interface WgslBinding {
   readonly write: boolean;
 }
 
-/** Binding name of the merged buffers. */
-export const MERGED_BINDING = '__merged';
+/** Binding name of merged group `g`. */
+export function mergedBinding(g: number): string {
+  return `__merged${g}`;
+}
 
 /** Storage element type of a buffer param as WGSL binds it. */
 export function wgslStorageElem(p: Param): 'f32' | 'i32' | 'u32' {
@@ -61,19 +63,22 @@ export function wgslStorageElem(p: Param): 'f32' | 'i32' | 'u32' {
 }
 
 /**
- * Read-only i32/u32/f32 buffers to merge so that `k` binds at most `maxStorage` storage buffers,
- * or null when it cannot (too few mergeable buffers). Small per-step metadata (row positions,
- * block tables, selections) is i32, so i32 buffers are merged first.
+ * Groups of read-only buffers (one element type per group) to merge so that `k` binds at most
+ * `maxStorage` storage buffers, or null when it cannot. Small per-step metadata (row positions,
+ * block tables, selections) is i32, so i32 buffers are merged first, then u32, then f32.
  */
 export function planBindings(k: Kernel, maxStorage: number): WgslBindingPlan | null {
-  const storage = k.params.filter((p) => p.kind !== 'scalar');
-  if (storage.length <= maxStorage) return NO_PLAN;
+  let count = k.params.filter((p) => p.kind !== 'scalar').length;
+  const merged: string[][] = [];
   for (const elem of ['i32', 'u32', 'f32'] as const) {
-    const candidates = storage.filter((p) => p.kind === 'buf' && !p.write && wgslStorageElem(p) === elem);
-    const need = storage.length - maxStorage + 1;
-    if (candidates.length >= Math.max(2, need)) return { merged: candidates.slice(0, Math.max(2, need)).map((p) => p.name) };
+    if (count <= maxStorage) break;
+    const candidates = k.params.filter((p) => p.kind === 'buf' && !p.write && wgslStorageElem(p) === elem).map((p) => p.name);
+    if (candidates.length < 2) continue;
+    const group = candidates.slice(0, Math.max(2, count - maxStorage + 1));
+    merged.push(group);
+    count -= group.length - 1;
   }
-  return null;
+  return count <= maxStorage ? { merged } : null;
 }
 
 export class WgslRenderer extends Renderer {
@@ -84,7 +89,7 @@ export class WgslRenderer extends Renderer {
   private readLater = new Set<string>();
   private bindings = new Map<string, string>();
 
-  /** WGSL for `k` with some read-only buffers merged into one binding (see planBindings). */
+  /** WGSL for `k` with groups of read-only buffers merged into single bindings (see planBindings). */
   renderWithPlan(k: Kernel, plan: WgslBindingPlan): string {
     this.plan = plan;
     try {
@@ -95,14 +100,14 @@ export class WgslRenderer extends Renderer {
   }
 
   /**
-   * Binding order: buffers and lists as declared (merged ones left out), then the merged buffer
-   * (if any), then the uniform block of scalars.
+   * Binding order: buffers and lists as declared (merged ones left out), then the merged groups,
+   * then the uniform block of scalars.
    */
   bindingOrder(k: Kernel, plan: WgslBindingPlan = NO_PLAN): WgslBinding[] {
-    const merged = new Set(plan.merged);
+    const merged = new Set(plan.merged.flat());
     const out: WgslBinding[] = [];
     for (const p of k.params) if (p.kind !== 'scalar' && !merged.has(p.name)) out.push({ name: p.name, kind: 'storage', write: p.kind === 'buf' && p.write });
-    if (merged.size) out.push({ name: MERGED_BINDING, kind: 'storage', write: false });
+    plan.merged.forEach((_, g) => out.push({ name: mergedBinding(g), kind: 'storage', write: false }));
     out.push({ name: '__params', kind: 'uniform', write: false });
     return out;
   }
@@ -112,7 +117,7 @@ export class WgslRenderer extends Renderer {
     return [
       ...k.params.filter((p) => p.kind === 'scalar').map((p) => p.name),
       ...k.params.filter((p) => p.kind === 'list').map((p) => `${p.name}_stride`),
-      ...plan.merged.map((name) => `${name}__base`),
+      ...plan.merged.flat().map((name) => `${name}__base`),
     ];
   }
 
@@ -120,13 +125,16 @@ export class WgslRenderer extends Renderer {
     this.broadcasts = [];
     this.reductions = new Map();
     this.readLater = loadedNames(k.body);
-    const merged = new Set(this.plan.merged);
-    for (const name of merged) {
-      const p = k.params.find((x) => x.name === name);
-      if (!p || p.kind !== 'buf' || p.write) throw new Error(`kernel ${k.name}: only read-only buffers can be merged (${name})`);
-      if (wgslStorageElem(p) !== wgslStorageElem(k.params.find((x) => x.name === this.plan.merged[0])!)) throw new Error(`kernel ${k.name}: merged buffers must share an element type`);
-    }
-    this.bindings = new Map(k.params.filter((p) => p.kind !== 'scalar').map((p) => [p.name, merged.has(p.name) ? `b_${MERGED_BINDING}` : `b_${p.name}`]));
+    const groupOf = new Map<string, number>();
+    this.plan.merged.forEach((names, g) => {
+      for (const name of names) {
+        const p = k.params.find((x) => x.name === name);
+        if (!p || p.kind !== 'buf' || p.write) throw new Error(`kernel ${k.name}: only read-only buffers can be merged (${name})`);
+        if (wgslStorageElem(p) !== this.groupElem(k, g)) throw new Error(`kernel ${k.name}: merged buffers must share an element type`);
+        groupOf.set(name, g);
+      }
+    });
+    this.bindings = new Map(k.params.filter((p) => p.kind !== 'scalar').map((p) => [p.name, groupOf.has(p.name) ? `b_${mergedBinding(groupOf.get(p.name)!)}` : `b_${p.name}`]));
     const body = this.block(k.body, 1);
     const fields = this.uniformFields(k, this.plan);
     const scalarType = (name: string) => {
@@ -139,8 +147,9 @@ export class WgslRenderer extends Renderer {
     this.bindingOrder(k, this.plan).forEach((b, i) => {
       if (b.kind === 'uniform') lines.push(`@group(0) @binding(${i}) var<uniform> params: Params;`);
       else {
-        const p = k.params.find((x) => x.name === (b.name === MERGED_BINDING ? this.plan.merged[0] : b.name))!;
-        lines.push(`@group(0) @binding(${i}) var<storage, ${b.write ? 'read_write' : 'read'}> b_${b.name}: array<${wgslStorageElem(p)}>;`);
+        const g = this.plan.merged.findIndex((_, j) => mergedBinding(j) === b.name);
+        const elem = g >= 0 ? this.groupElem(k, g) : wgslStorageElem(k.params.find((x) => x.name === b.name)!);
+        lines.push(`@group(0) @binding(${i}) var<storage, ${b.write ? 'read_write' : 'read'}> b_${b.name}: array<${elem}>;`);
       }
     });
     for (const l of k.locals) lines.push(`var<workgroup> l_${l.name}: array<${l.elem}, ${l.size}>;`);
@@ -156,6 +165,10 @@ export class WgslRenderer extends Renderer {
       '',
     );
     return lines.join('\n');
+  }
+
+  private groupElem(k: Kernel, g: number): 'f32' | 'i32' | 'u32' {
+    return wgslStorageElem(k.params.find((x) => x.name === this.plan.merged[g]![0])!);
   }
 
   private refName(name: string): string {
@@ -214,7 +227,7 @@ export class WgslRenderer extends Renderer {
     const p = this.paramByName.get(buf);
     const elem = p && p.kind !== 'scalar' ? p.elem : 'f32';
     const packed = elem === 'u8' || elem === 'u16';
-    if (this.plan.merged.includes(buf)) {
+    if (this.plan.merged.some((names) => names.includes(buf))) {
       const at = packed ? `(u32(params.${buf}__base) + u32(${idx}))` : `(params.${buf}__base + ${idx})`;
       return this.unpack(this.refName(buf), elem, at);
     }

@@ -6,7 +6,12 @@ import { KernelBackend } from '../kernel/kernel-backend.js';
 import { WebGpuDevice } from './webgpu-device.js';
 import { PipelineCache } from './pipelines.js';
 import { openNodeWebGpu } from './node-gpu.js';
-import type { WebGpuContext } from './gpu-context.js';
+import type { GpuLimits, WebGpuContext } from './gpu-context.js';
+
+/** The same GPU device seen with smaller limits (to exercise binding plans and splits). */
+export function withLimits(ctx: WebGpuContext, overrides: Partial<GpuLimits>): WebGpuContext {
+  return Object.create(ctx, { limits: { value: Object.freeze({ ...ctx.limits, ...overrides }) }, close: { value: () => undefined } }) as WebGpuContext;
+}
 
 export interface SharedWebGpu {
   readonly ctx: WebGpuContext;

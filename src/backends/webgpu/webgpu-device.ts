@@ -2,7 +2,6 @@
 // (8/16-bit data as raw bytes that the shaders unpack from u32 words), every launch encoded into
 // one command batch that is submitted only when the host reads a result.
 import type { Kernel, Param } from '../../dsl/ir.js';
-import { MERGED_BINDING } from '../../dsl/render-wgsl.js';
 import type { TensorInfo } from '../../formats/safetensors.js';
 import type { TensorStore } from '../../formats/tensor-store.js';
 import type { Device, DeviceBuffer, KernelArg } from '../kernel/device.js';
@@ -12,6 +11,7 @@ import { CommandBatch } from './command-batch.js';
 import { PipelineCache } from './pipelines.js';
 import type { KernelPipeline } from './pipelines.js';
 import { programCount } from './program-count.js';
+import { mergedBinding } from '../../dsl/render-wgsl.js';
 import { ErrorScopes } from './error-scopes.js';
 import { TransientPool } from './transient-pool.js';
 import { KernelProfiler } from './kernel-profiler.js';
@@ -220,7 +220,7 @@ export class WebGpuDevice implements Device {
       else slot.view.setInt32(slot.offset + 4 * i, v | 0, true);
     });
     const storage = p.bindings.filter((b) => b.kind === 'storage');
-    const bound = storage.map((b) => (b.name === MERGED_BINDING ? merged! : buffers.get(b.name)!));
+    const bound = storage.map((b) => merged.get(b.name) ?? buffers.get(b.name)!);
     // WebGPU forbids binding one buffer both read-only and writable in a dispatch: the kernel
     // reads a snapshot instead (as if its inputs were read before any output is written)
     const written = new Set(bound.filter((_, i) => storage[i]!.write));
@@ -258,20 +258,25 @@ export class WebGpuDevice implements Device {
     return g;
   }
 
-  /** Concatenates the buffers a binding plan merges into a transient buffer; sets their offsets. */
-  private mergeBuffers(p: KernelPipeline, buffers: ReadonlyMap<string, GPUBuffer>, scalars: Record<string, number>): GPUBuffer | null {
-    if (!p.plan.merged.length) return null;
-    const parts = p.plan.merged.map((name) => buffers.get(name)!);
-    const total = parts.reduce((n, b) => n + b.size, 0);
-    const merged = this.transient.take(total, this.batch);
-    let at = 0;
-    p.plan.merged.forEach((name, i) => {
-      const b = parts[i]!;
-      this.batch.copy(b, 0, merged, at, b.size);
-      scalars[`${name}__base`] = at / 4; // merged buffers are all 4-byte elements
-      at += b.size;
+  /**
+   * Concatenates each group of buffers a binding plan merges into a transient buffer (by binding
+   * name) and sets the offsets of its members.
+   */
+  private mergeBuffers(p: KernelPipeline, buffers: ReadonlyMap<string, GPUBuffer>, scalars: Record<string, number>): Map<string, GPUBuffer> {
+    const out = new Map<string, GPUBuffer>();
+    p.plan.merged.forEach((names, g) => {
+      const parts = names.map((name) => buffers.get(name)!);
+      const merged = this.transient.take(parts.reduce((n, b) => n + b.size, 0), this.batch);
+      let at = 0;
+      names.forEach((name, i) => {
+        const b = parts[i]!;
+        this.batch.copy(b, 0, merged, at, b.size);
+        scalars[`${name}__base`] = at / 4; // merged buffers all have 4-byte elements
+        at += b.size;
+      });
+      out.set(mergedBinding(g), merged);
     });
-    return merged;
+    return out;
   }
 
   /** A list's matrices packed back to back in one buffer (built once per list). */

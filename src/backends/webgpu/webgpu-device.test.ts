@@ -1,0 +1,142 @@
+// The WebGPU device's own contract: one submission per forward step, queue writes ordered after
+// the encoded work that reads the buffer, in-place launches, bindings merged or rejected under an
+// adapter's limits, programs spread over two dispatch dimensions.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { KernelBuilder } from '../../dsl/builder.js';
+import type { Kernel } from '../../dsl/ir.js';
+import { addKernel } from '../../kernels/elementwise.js';
+import { KernelBackend } from '../kernel/kernel-backend.js';
+import { openHfDirectory } from '../../formats/hf-directory.js';
+import { loadModel } from '../../models/registry.js';
+import { SingleSequence } from '../../engine/single-sequence.js';
+import { fixturePath } from '../../../test/helpers/fixtures.js';
+import { runConformanceSuite } from '../../../test/helpers/conformance.js';
+import { WebGpuDevice } from './webgpu-device.js';
+import { WebGpuError } from './gpu-context.js';
+import { sharedWebGpu, withLimits } from './test-context.js';
+
+const gpu = await sharedWebGpu('device contract');
+
+async function readF32(d: WebGpuDevice, b: Parameters<WebGpuDevice['download']>[0]): Promise<number[]> {
+  return Array.from(new Float32Array(await d.download(b)));
+}
+
+function f32Buffer(d: WebGpuDevice, values: number[]) {
+  const b = d.alloc(values.length * 4);
+  d.upload(b, Float32Array.from(values));
+  return b;
+}
+
+/** y = x + a·b + c over i32 a, b, c: five storage buffers. */
+function fiveBuffers(): Kernel {
+  const k = new KernelBuilder('five_buffers', 64);
+  const a = k.buf('a', 'i32');
+  const x = k.buf('x', 'f32');
+  const b = k.buf('b', 'i32');
+  const c = k.buf('c', 'i32');
+  const y = k.buf('y', 'f32', true);
+  const n = k.scalar('n');
+  k.programs(n.add(63).div(64));
+  k.parallel(n.sub(k.pid.mul(64)).min(64), (j) => {
+    const i = k.let(k.pid.mul(64).add(j), 'i');
+    y.set(i, x.at(i).add(a.at(i).mul(b.at(i)).add(c.at(i)).f32()));
+  });
+  return k.build();
+}
+
+if (gpu) {
+  test('webgpu: a decode step is one submission whose only readback is the logits', async () => {
+    const device = gpu.device();
+    const model = loadModel(openHfDirectory(fixturePath('v32-tiny-bf16')), new KernelBackend('webgpu', device), { fp8Activations: 'quant' });
+    try {
+      const seq = new SingleSequence(model, { maxTokens: 16 });
+      await seq.prefill([0, 5, 9, 13]);
+      for (const token of [21, 34]) {
+        const before = { ...device.stats };
+        await seq.decode(token);
+        assert.equal(device.stats.submits - before.submits, 1, 'submissions per decode step');
+        assert.equal(device.stats.downloadedBytes - before.downloadedBytes, model.info.vocabSize * 4, 'bytes read back per decode step');
+        assert.ok(device.stats.dispatches - before.dispatches > 20, 'every layer is encoded in the step');
+      }
+    } finally {
+      model.dispose();
+    }
+  });
+
+  test('webgpu: an upload waits for encoded work that reads the buffer', async () => {
+    const d = gpu.device();
+    try {
+      const a = f32Buffer(d, [1, 2, 3, 4]);
+      const b = f32Buffer(d, [10, 20, 30, 40]);
+      const y = d.alloc(16);
+      d.run(addKernel(), { a, b, y, n: 4 });
+      d.upload(a, Float32Array.of(100, 200, 300, 400));
+      assert.deepEqual(await readF32(d, y), [11, 22, 33, 44]);
+      d.run(addKernel(), { a, b, y, n: 4 });
+      assert.deepEqual(await readF32(d, y), [110, 220, 330, 440]);
+    } finally {
+      d.dispose();
+    }
+  });
+
+  test('webgpu: a launch that writes one of its inputs reads a snapshot of it', async () => {
+    const d = gpu.device();
+    try {
+      const a = f32Buffer(d, [1, 2, 3, 4]);
+      d.run(addKernel(), { a, b: a, y: a, n: 4 });
+      assert.deepEqual(await readF32(d, a), [2, 4, 6, 8]);
+    } finally {
+      d.dispose();
+    }
+  });
+
+  test('webgpu: read-only buffers share one binding over the storage-buffer limit', async () => {
+    const d = new WebGpuDevice(withLimits(gpu.ctx, { maxStorageBuffersPerShaderStage: 3 }), { ownsContext: false });
+    try {
+      const ints = (v: number[]) => {
+        const b = d.alloc(v.length * 4);
+        d.upload(b, Int32Array.from(v));
+        return b;
+      };
+      const n = 70; // two programs
+      const idx = Array.from({ length: n }, (_, i) => i);
+      const y = d.alloc(n * 4);
+      d.run(fiveBuffers(), { a: ints(idx), x: f32Buffer(d, idx.map((i) => i / 2)), b: ints(idx.map((i) => 3 - i)), c: ints(idx.map((i) => 7 * i)), y, n });
+      assert.deepEqual(await readF32(d, y), idx.map((i) => i / 2 + i * (3 - i) + 7 * i));
+    } finally {
+      d.dispose();
+    }
+  });
+
+  test('webgpu: programs beyond one dispatch dimension spill into the second', async () => {
+    const d = new WebGpuDevice(withLimits(gpu.ctx, { maxComputeWorkgroupsPerDimension: 4 }), { ownsContext: false });
+    try {
+      const n = 4096 * 9 + 5; // 10 programs of the add kernel: 4 x 3 workgroups
+      const a = f32Buffer(d, Array.from({ length: n }, (_, i) => i));
+      const y = d.alloc(n * 4);
+      d.run(addKernel(), { a, b: a, y, n });
+      const got = await readF32(d, y);
+      assert.equal(got.length, n);
+      assert.ok(got.every((v, i) => v === 2 * i));
+    } finally {
+      d.dispose();
+    }
+  });
+
+  test('webgpu: a binding over the adapter limit fails with a clear error', () => {
+    const d = new WebGpuDevice(withLimits(gpu.ctx, { maxStorageBufferBindingSize: 1024 }), { ownsContext: false });
+    try {
+      const a = d.alloc(4096);
+      assert.throws(() => d.run(addKernel(), { a, b: a, y: d.alloc(4096), n: 1024 }), (e: unknown) => e instanceof WebGpuError && /maxStorageBufferBindingSize \(1024\)/.test(e.message));
+    } finally {
+      d.dispose();
+    }
+  });
+
+  // Attention, indexer and MoE kernels bind up to 12 buffers; browsers often allow 8 or 10.
+  const planned = /attention|moe/;
+  const only = new Proxy<Record<string, string>>({}, { get: (_, name) => (typeof name === 'string' && !planned.test(name) ? 'runs in webgpu-conformance' : undefined) });
+  const limited = withLimits(gpu.ctx, { maxStorageBuffersPerShaderStage: 8 });
+  runConformanceSuite('webgpu (8 storage buffers)', () => new KernelBackend('webgpu', new WebGpuDevice(limited, { ownsContext: false })), only);
+}
