@@ -34,7 +34,7 @@ export async function createBackend(device: DeviceName, options: BackendOptions 
       }
     case 'webgpu': {
       // loaded on demand: Dawn is a native module only this device needs
-      const { createWebGpuBackend } = await import('./webgpu/webgpu-backend.js');
+      const { createWebGpuBackend } = await import('./webgpu/node-backend.js');
       return createWebGpuBackend();
     }
   }

@@ -1,6 +1,6 @@
 // The browser build of Tessera (bundled by scripts/build-browser.mjs; no Node APIs): a model
 // directory loaded over HTTP, run by the kernel backend on a WebGPU device from navigator.gpu.
-import { KernelBackend } from '../backends/kernel/kernel-backend.js';
+import { WebGpuBackend } from '../backends/webgpu/webgpu-backend.js';
 import { WebGpuDevice } from '../backends/webgpu/webgpu-device.js';
 import { loadModel } from '../models/registry.js';
 import type { CausalLM } from '../models/model.js';
@@ -36,7 +36,7 @@ export async function loadTessera(modelUrl: string, options: LoadOptions = {}): 
   const ctx = await openBrowserWebGpu();
   try {
     const [dir, tokenizer] = await Promise.all([openHttpModel(modelUrl, options.onProgress ? { onProgress: options.onProgress } : {}), loadHttpTokenizer(modelUrl)]);
-    const model = loadModel(dir, new KernelBackend('webgpu', new WebGpuDevice(ctx)), { fp8Activations: options.fp8Activations ?? 'quant' });
+    const model = loadModel(dir, new WebGpuBackend(new WebGpuDevice(ctx)), { fp8Activations: options.fp8Activations ?? 'quant' });
     return {
       model,
       tokenizer,

@@ -88,22 +88,31 @@ export function gatherRowsKernel(): Kernel {
   return k.build();
 }
 
-/** out[t, :] = table[ids[t], :] decoded (FP8 tables times their block scales) */
-export function embedKernel(dtype: WeightDType): Kernel {
-  const k = new KernelBuilder(`embed_${dtype.toLowerCase()}`, 128);
+/**
+ * out[t, :] = table[ids[t], :] decoded (FP8 tables times their block scales). With `rowBlock`
+ * (GPUs that cannot bind the whole table), `table` holds rows [row0, row0 + row_count) only and
+ * rows whose id is outside are left untouched.
+ */
+export function embedKernel(dtype: WeightDType, rowBlock = false): Kernel {
+  const k = new KernelBuilder(`embed_${dtype.toLowerCase()}${rowBlock ? '_rows' : ''}`, 128);
   const ids = k.buf('ids', 'i32');
   const table = k.buf('table', weightElem(dtype));
   const scales = dtype === 'F8_E4M3' ? k.buf('scales', 'f32') : null;
   const out = k.buf('out', 'f32', true);
   const rows = k.scalar('rows');
   const cols = k.scalar('cols');
+  const row0 = rowBlock ? k.scalar('row0') : null;
+  const rowCount = rowBlock ? k.scalar('row_count') : null;
   k.programs(rows);
-  const id = k.let(ids.at(k.pid), 'id');
-  k.parallel(cols, (i) => {
-    const v = decodeWeight(dtype, table.at(id.mul(cols).add(i)));
-    const blocks = cols.add(127).div(128);
-    out.set(k.pid.mul(cols).add(i), scales ? v.mul(scales.at(id.div(128).mul(blocks).add(i.div(128)))) : v);
-  });
+  const id = k.let(row0 ? ids.at(k.pid).sub(row0) : ids.at(k.pid), 'id');
+  const body = () =>
+    k.parallel(cols, (i) => {
+      const v = decodeWeight(dtype, table.at(id.mul(cols).add(i)));
+      const blocks = cols.add(127).div(128);
+      out.set(k.pid.mul(cols).add(i), scales ? v.mul(scales.at(id.div(128).mul(blocks).add(i.div(128)))) : v);
+    });
+  if (rowCount) k.if(id.ge(0).and(id.lt(rowCount)), body);
+  else body();
   return k.build();
 }
 

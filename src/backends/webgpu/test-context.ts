@@ -2,8 +2,8 @@
 // (pipelines compile once), or a skip when this machine has no adapter. CI installs lavapipe and
 // sets TESSERA_REQUIRE_WEBGPU=1, where a missing adapter is a failure instead.
 import { after, test } from 'node:test';
-import { KernelBackend } from '../kernel/kernel-backend.js';
 import { WebGpuDevice } from './webgpu-device.js';
+import { WebGpuBackend } from './webgpu-backend.js';
 import { PipelineCache } from './pipelines.js';
 import { openNodeWebGpu } from './node-gpu.js';
 import type { GpuLimits, WebGpuContext } from './gpu-context.js';
@@ -16,7 +16,7 @@ export function withLimits(ctx: WebGpuContext, overrides: Partial<GpuLimits>): W
 export interface SharedWebGpu {
   readonly ctx: WebGpuContext;
   /** a backend on the shared device (disposing it keeps the device) */
-  backend(): KernelBackend;
+  backend(): WebGpuBackend;
   device(): WebGpuDevice;
 }
 
@@ -35,7 +35,7 @@ export async function sharedWebGpu(what: string): Promise<SharedWebGpu | null> {
   const device = () => new WebGpuDevice(ctx, { ownsContext: false, pipelines, profile });
   const backend = () => {
     const d = device();
-    const b = new KernelBackend('webgpu', d);
+    const b = new WebGpuBackend(d);
     if (profile) {
       // slow kernels of each test, on stderr
       const dispose = b.dispose.bind(b);

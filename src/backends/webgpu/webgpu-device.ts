@@ -63,6 +63,7 @@ export class WebGpuDevice implements Device {
   private readonly owned = new Set<WgBuffer>();
   private readonly tensors = new Map<string, WgBuffer>();
   private readonly lists = new WeakMap<readonly DeviceBuffer[], { buf: WgBuffer; stride: number }>();
+  private readonly splits = new WeakMap<WgBuffer, Map<string, WgBuffer[]>>();
   private readonly bindGroups = new Map<string, GPUBindGroup>();
   private nextId = 0;
   private disposed = false;
@@ -178,6 +179,41 @@ export class WebGpuDevice implements Device {
     this.write(gpu, 0, store.read(tensor.name));
     b.gpu = gpu;
     return gpu;
+  }
+
+  /** The largest buffer a kernel can bind on this adapter. */
+  get bindingLimit(): number {
+    return this.ctx.limits.maxStorageBufferBindingSize;
+  }
+
+  /**
+   * `buf` as consecutive blocks of `rowsPerBlock` rows of `rowBytes` bytes (the last one shorter),
+   * each a buffer of its own (built once): how weights larger than the binding limit are bound.
+   * A weight still on the host is read once and uploaded block by block, never as a whole.
+   */
+  splitRows(buf: DeviceBuffer, rowBytes: number, rowsPerBlock: number): WgBuffer[] {
+    this.check();
+    const b = buf as WgBuffer;
+    const key = `${rowBytes}x${rowsPerBlock}`;
+    const cached = this.splits.get(b)?.get(key);
+    if (cached) return cached;
+    const blockBytes = rowBytes * rowsPerBlock;
+    if (blockBytes % 4 !== 0) throw new WebGpuError(`row blocks of ${blockBytes} bytes do not start at 4-byte boundaries`);
+    const rows = Math.ceil(b.bytes / rowBytes);
+    const host = !b.gpu && b.source ? b.source.store.read(b.source.tensor.name) : null;
+    const blocks: WgBuffer[] = [];
+    for (let r = 0; r < rows; r += rowsPerBlock) {
+      const start = r * rowBytes;
+      const bytes = Math.min(blockBytes, b.bytes - start);
+      const block = this.alloc(bytes);
+      if (host) this.write(block.gpu!, 0, host.subarray(start, start + bytes));
+      else this.batch.copy(this.gpuOf(b), start, block.gpu!, 0, roundUp(bytes, 4));
+      blocks.push(block);
+    }
+    const byShape = this.splits.get(b) ?? new Map<string, WgBuffer[]>();
+    byShape.set(key, blocks);
+    this.splits.set(b, byShape);
+    return blocks;
   }
 
   // ---- kernels -----------------------------------------------------------------------------------
