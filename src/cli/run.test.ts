@@ -13,7 +13,7 @@ import { createTextModel, loadTextTokenizer } from '../text/index.js';
 import type { TextModel } from '../text/index.js';
 import { runCli } from '../../test/helpers/cli.js';
 import { fixturePath } from '../../test/helpers/fixtures.js';
-import { makeTextModelDir } from '../../test/helpers/text-models.js';
+import { makeTextModelDir, stopAcrossTokens } from '../../test/helpers/text-models.js';
 import type { FixtureDir } from '../../src/tokenizer/test-fixture.js';
 
 const PROMPT = 'The quick brown fox';
@@ -29,7 +29,7 @@ describe('tessera run', () => {
     const text = await loadTextTokenizer(fixture.dir);
     const model = loadModel(openHfDirectory(fixture.dir), new RefBackend(), { fp8Activations: 'quant' });
     tm = createTextModel(text, model, { engine: { kvCacheTokens: 1024 } });
-    const r = await tm.engine.generate({ promptIds: text.tokenizer.encode(PROMPT), maxTokens: 12, ignoreEos: true, sampling: normalizeSamplingParams({ temperature: 0 }) });
+    const r = await tm.engine.generate({ promptIds: text.tokenizer.encode(PROMPT), maxTokens: 24, ignoreEos: true, sampling: normalizeSamplingParams({ temperature: 0 }) });
     greedy = { ids: [...r.tokenIds], text: text.tokenizer.decode(r.tokenIds, { skipSpecialTokens: true }) };
   });
   after(async () => {
@@ -40,23 +40,21 @@ describe('tessera run', () => {
   const run = (...args: string[]) => runCli(['run', '--model', fixture.dir, '--device', 'ref', ...args]);
 
   it('streams the greedy continuation to stdout and tokens/s to stderr', () => {
-    const r = run('--prompt', PROMPT, '--temperature', '0', '--max-tokens', '12', '--ignore-eos');
+    const r = run('--prompt', PROMPT, '--temperature', '0', '--max-tokens', '24', '--ignore-eos');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, greedy.text + (greedy.text.endsWith('\n') ? '' : '\n'));
-    assert.match(r.stderr, /^\d+ prompt tokens, 12 generated in [\d.]+ s \([\d.]+ tok\/s\), first token after \d+ ms, finish: length\n$/);
+    assert.match(r.stderr, /^\d+ prompt tokens, 24 generated in [\d.]+ s \([\d.]+ tok\/s\), first token after \d+ ms, finish: length\n$/);
     assert.doesNotMatch(r.stderr, /loading model/, 'no progress bar when stdout is not a terminal');
   });
 
   it('a stop string spanning two tokens cuts the output before it', () => {
-    // Pick a boundary between two tokens with clean text on both sides and stop on its middle.
-    const pieces = greedy.ids.map((id) => tm.tokenizer.decode([id]));
-    const at = pieces.findIndex((p, i) => i > 0 && p.length >= 2 && (pieces[i + 1]?.length ?? 0) >= 2 && !/[\uFFFD\s]/.test(p + pieces[i + 1]));
-    assert.ok(at > 0, `no usable token boundary in ${JSON.stringify(pieces)}`);
-    const stop = pieces[at]!.slice(-2) + pieces[at + 1]!.slice(0, 2);
-    const r = run('--prompt', PROMPT, '--temperature', '0', '--max-tokens', '12', '--ignore-eos', '--stop', stop);
+    const found = stopAcrossTokens(greedy.ids.map((id) => tm.tokenizer.decode([id])), greedy.text);
+    assert.ok(found, `no usable token boundary in ${JSON.stringify(greedy.ids)}`);
+    const { stop } = found;
+    const r = run('--prompt', PROMPT, '--temperature', '0', '--max-tokens', '24', '--ignore-eos', '--stop', stop);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.replace(/\n$/, ''), greedy.text.slice(0, greedy.text.indexOf(stop)));
-    assert.match(r.stderr, new RegExp(`, ${at + 2} generated in`), 'generation stopped at the token that completed the stop string');
+    assert.match(r.stderr, new RegExp(`, ${found.tokens} generated in`), 'generation stopped at the token that completed the stop string');
   });
 
   it('a seed makes sampling reproducible; --chat --thinking shows reasoning in <think> when piped', () => {

@@ -5,10 +5,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import { makeTextModelDir } from '../../test/helpers/text-models.js';
+import { makeTextModelDir, stopAcrossTokens } from '../../test/helpers/text-models.js';
 import { parseSse, startServerProcess } from '../../test/helpers/server-process.js';
 import type { ServerProcess } from '../../test/helpers/server-process.js';
 import type { FixtureDir } from '../tokenizer/test-fixture.js';
+import { loadTextTokenizer } from '../text/index.js';
 
 const KEY = 'test-key-1';
 const ORIGIN = 'http://allowed.example';
@@ -40,7 +41,7 @@ describe('tessera serve (real process, openai client)', () => {
     fixture = await makeTextModelDir('v32');
     server = await startServerProcess([
       '--model', fixture.dir, '--device', 'cpu', '--api-key', KEY, '--api-key', 'test-key-2',
-      '--allowed-origin', ORIGIN, '--sse-keepalive', '0.05', '--block-size', '16', '--served-model-name', 'tiny',
+      '--allowed-origin', ORIGIN, '--sse-keepalive', '0.05', '--block-size', '16', '--served-model-name', 'tiny', '--shutdown-timeout', '300',
     ]);
     client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: KEY, maxRetries: 0 });
     model = 'tiny';
@@ -149,14 +150,13 @@ describe('tessera serve (real process, openai client)', () => {
 
   it('a stop string spanning tokens cuts the text, finish_reason stop, stop_reason names it', async () => {
     const prompt = 'Once upon a time';
-    const full = await client.completions.create({ model, prompt, max_tokens: 12, temperature: 0, logprobs: 0, ignore_eos: true } as OpenAI.CompletionCreateParamsNonStreaming);
-    const toks = full.choices[0]!.logprobs!.tokens!;
-    const at = toks.findIndex((t, i) => i > 0 && t.length >= 2 && (toks[i + 1]?.length ?? 0) >= 2 && !/[\uFFFD\s]/.test(t + toks[i + 1]));
-    assert.ok(at > 0, `no clean token boundary in ${JSON.stringify(toks)}`);
-    const stop = toks[at]!.slice(-2) + toks[at + 1]!.slice(0, 2);
+    const full = await client.completions.create({ model, prompt, max_tokens: 24, temperature: 0, logprobs: 0, ignore_eos: true } as OpenAI.CompletionCreateParamsNonStreaming);
     const text = full.choices[0]!.text;
+    const found = stopAcrossTokens(full.choices[0]!.logprobs!.tokens!, text);
+    assert.ok(found, `no clean token boundary in ${JSON.stringify(full.choices[0]!.logprobs!.tokens)}`);
+    const { stop } = found;
     for (const stream of [false, true]) {
-      const body = { prompt, max_tokens: 12, temperature: 0, ignore_eos: true, stop: [stop], stream };
+      const body = { prompt, max_tokens: 24, temperature: 0, ignore_eos: true, stop: [stop], stream };
       const res = await post('/v1/completions', body);
       let got = '';
       let finish: Json | undefined;
@@ -169,7 +169,7 @@ describe('tessera serve (real process, openai client)', () => {
         const j = (await res.json()) as { choices: Json[]; usage: Json };
         got = String(j.choices[0]!['text']);
         finish = j.choices[0];
-        assert.equal(j.usage['completion_tokens'], at + 2, 'generation ended at the token completing the stop string');
+        assert.equal(j.usage['completion_tokens'], found.tokens, 'generation ended at the token completing the stop string');
       }
       assert.equal(got, text.slice(0, text.indexOf(stop)));
       assert.equal(finish?.['finish_reason'], 'stop');
@@ -258,15 +258,20 @@ describe('tessera serve (real process, openai client)', () => {
 
   it('/tokenize and /detokenize round-trip', async () => {
     const t = (await (await post('/tokenize', { prompt: 'Hello world', add_special_tokens: false })).json()) as { tokens: number[]; count: number; max_model_len: number };
-    assert.deepEqual(t.tokens, [19923, 2058]);
+    const local = await loadTextTokenizer(fixture.dir);
+    assert.deepEqual(t.tokens, local.tokenizer.encode('Hello world', { addSpecialTokens: false }));
     assert.equal(t.max_model_len, 512);
     const d = (await (await post('/detokenize', { tokens: t.tokens })).json()) as { prompt: string };
     assert.equal(d.prompt, 'Hello world');
   });
 
   it('SIGTERM: refuses new work with 503, drains the request in flight, exits 0', async () => {
-    const inflight = post('/v1/completions', { prompt: 'long one', max_tokens: 80, temperature: 0, ignore_eos: true });
-    await new Promise((r) => setTimeout(r, 300));
+    // Long enough to still run after the checks below on a fast machine; --shutdown-timeout 300 lets it finish on a slow one.
+    const res = await post('/v1/completions', { prompt: 'long one', max_tokens: 250, temperature: 0, ignore_eos: true, stream: true });
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let raw = '';
+    while (!raw.includes('"text"')) raw += decoder.decode((await reader.read()).value);
     server.proc.kill('SIGTERM');
     // The signal is handled between engine steps; /health turns 503 once it has been.
     for (let t = 0; t < 200 && (await fetch(`${server.url}/health`)).status === 200; t++) await new Promise((r) => setTimeout(r, 20));
@@ -274,9 +279,15 @@ describe('tessera serve (real process, openai client)', () => {
     assert.equal(refused.status, 503);
     assert.equal(((await refused.json()) as { error: Json }).error['code'], 'shutting_down');
     assert.equal((await fetch(`${server.url}/health`)).status, 503);
-    const done = (await (await inflight).json()) as { choices: Json[]; usage: Json };
-    assert.equal(done.choices[0]!['finish_reason'], 'length');
-    assert.equal(done.usage['completion_tokens'], 80);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      raw += decoder.decode(value);
+    }
+    const events = parseSse(raw);
+    assert.ok(events.done, 'the in-flight stream was completed');
+    const last = events.events.at(-1) as { choices: Json[] };
+    assert.equal(last.choices[0]!['finish_reason'], 'length');
     assert.equal(await server.exited, 0);
     assert.match(server.stderr(), /drained; bye/);
   });
