@@ -16,10 +16,11 @@ import { loadTokenizer } from '../tokenizer/index.js';
 import { UsageError } from './cli-error.js';
 import { backendFromFlags, modelDirFlag, parsePositiveInt, requireFlag } from './common.js';
 
-export const PERPLEXITY_USAGE = `tessera perplexity [--model DIR] --file TEXT [--context N] [--dense-attention] [--device NAME] [--threads N] [--json]
-  Perplexity of TEXT: windows of N tokens (default: the model's context) each start with BOS and are
-  scored on their second half, as llama.cpp does. --dense-attention makes DeepSeek-V3.2 attend to
-  every key instead of the indexer's top-k. Progress on stderr; --json prints one JSON object.`;
+export const PERPLEXITY_USAGE = `tessera perplexity [--model DIR] --file TEXT [--context N] [--chunks N] [--dense-attention] [--device NAME] [--threads N] [--json]
+  Perplexity of TEXT: windows of --context tokens (default: the model's context) each start with BOS
+  and are scored on their second half, as llama.cpp does; --chunks scores only the first N windows.
+  --dense-attention makes DeepSeek-V3.2 attend to every key instead of the indexer's top-k.
+  Progress on stderr; --json prints one JSON object.`;
 
 export interface PerplexityResult {
   readonly ppl: number;
@@ -60,6 +61,7 @@ export async function perplexityCommand(argv: string[], out: (s: string) => void
       model: { type: 'string' },
       file: { type: 'string' },
       context: { type: 'string' },
+      chunks: { type: 'string' },
       'dense-attention': { type: 'boolean' },
       device: { type: 'string' },
       threads: { type: 'string' },
@@ -70,13 +72,14 @@ export async function perplexityCommand(argv: string[], out: (s: string) => void
   const file = requireFlag('file', values.file);
   const text = readText(file);
   const requestedContext = values.context === undefined ? undefined : parsePositiveInt('context', values.context, 0, 4);
+  const chunks = values.chunks === undefined ? undefined : parsePositiveInt('chunks', values.chunks, 0, 1);
   const modelDir = modelDirFlag(values.model);
   const device = values.device ?? 'cpu';
   const threads = values.threads === undefined ? undefined : parsePositiveInt('threads', values.threads, 1);
   const denseAttention = values['dense-attention'] ?? false;
 
-  const { tokenizer } = await loadTokenizer(modelDir);
   const dir = openHfDirectory(modelDir);
+  const { tokenizer } = await loadTokenizer(modelDir);
   const backend = await backendFromFlags(device, threads);
   const model = loadModel(dir, backend, { fp8Activations: 'quant', denseAttention });
   try {
@@ -88,7 +91,7 @@ export async function perplexityCommand(argv: string[], out: (s: string) => void
     const ids = tokenizer.encode(text, { addSpecialTokens: false });
     const bad = ids.find((id) => id >= vocabSize);
     if (bad !== undefined) throw new Error(`token id ${bad} is outside the model's vocabulary (${vocabSize}); tokenizer and model disagree`);
-    const windows = perplexityWindows(ids, context, bos);
+    const windows = perplexityWindows(ids, context, bos).slice(0, chunks);
     if (windows.length === 0) throw new Error(`${file} has ${ids.length} tokens; one window of --context ${context} needs ${context - 1}`);
 
     const started = performance.now();

@@ -24,8 +24,9 @@ def first_scored(context: int) -> int:
 
 
 @torch.no_grad()
-def perplexity(model, ids: list[int], context: int, bos: int, run: Run, batch: int = 4) -> dict:
-    ws = windows(ids, context, bos)
+def perplexity(model, ids: list[int], context: int, bos: int, run: Run, chunks: int | None = None, batch: int = 4) -> dict:
+    """`chunks` scores only the first windows (llama.cpp's --chunks)."""
+    ws = windows(ids, context, bos)[:chunks]
     if not ws:
         raise ValueError(f'the text has {len(ids)} tokens; one window needs {context - 1}')
     first = first_scored(context)
