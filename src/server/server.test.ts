@@ -5,6 +5,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
+import { execFile } from 'node:child_process';
+import { cliPath } from '../../test/helpers/cli.js';
 import { makeTextModelDir, stopAcrossTokens } from '../../test/helpers/text-models.js';
 import { parseSse, startServerProcess } from '../../test/helpers/server-process.js';
 import type { ServerProcess } from '../../test/helpers/server-process.js';
@@ -265,6 +267,18 @@ describe('tessera serve (real process, openai client)', () => {
     assert.equal(d.prompt, 'Hello world');
   });
 
+  it('tessera bench serve reports TTFT, TPOT, ITL, E2EL and throughput with no failures', async () => {
+    const r = await runCliAsync(['bench', 'serve', '--url', server.url, '--api-key', KEY, '--model', model, '--concurrency', '4', '--requests', '8', '--input-len', '16', '--output-len', '6', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as { successful: number; failed: number; total_output_tokens: number; ttft_ms: { mean: number }; tpot_ms: { median: number }; itl_ms: { p99: number }; e2el_ms: { mean: number }; output_throughput: number };
+    assert.deepEqual([report.successful, report.failed, report.total_output_tokens], [8, 0, 48]);
+    assert.ok(report.ttft_ms.mean > 0 && report.tpot_ms.median > 0 && report.itl_ms.p99 > 0 && report.output_throughput > 0);
+    assert.ok(report.e2el_ms.mean >= report.ttft_ms.mean);
+    const bad = await runCliAsync(['bench', 'serve', '--url', server.url, '--requests', '2', '--json']);
+    assert.equal(bad.code, 1, 'every request failed (no API key)');
+    assert.equal((JSON.parse(bad.stdout) as { failed: number }).failed, 2);
+  });
+
   it('SIGTERM: refuses new work with 503, drains the request in flight, exits 0', async () => {
     // Long enough to still run after the checks below on a fast machine; --shutdown-timeout 300 lets it finish on a slow one.
     const res = await post('/v1/completions', { prompt: 'long one', max_tokens: 250, temperature: 0, ignore_eos: true, stream: true });
@@ -292,3 +306,13 @@ describe('tessera serve (real process, openai client)', () => {
     assert.match(server.stderr(), /drained; bye/);
   });
 });
+
+/** The CLI as a child process without blocking this process's event loop (its pooled sockets must stay serviced). */
+function runCliAsync(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cliPath, ...args], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
