@@ -5,6 +5,7 @@ import type { LinearMode, RoutingParams, WeightDType } from '../backends/backend
 import * as ew from './elementwise.js';
 import { actQuantKernel, hadamardQuantKernel } from './quant.js';
 import { linearKernel } from './linear.js';
+import { linearLanesKernel } from './linear-lanes.js';
 import { gatherLatentKernel, writeIndexKernel, writeLatentKernel } from './kv-cache.js';
 import { indexerScoresKernel, topkKernel } from './indexer.js';
 import { absorbOutputKernel, absorbQueryKernel, attentionDecodeKernel, attentionPrefillKernel } from './attention.js';
@@ -16,13 +17,15 @@ const modes = (d: WeightDType): LinearMode[] => (d === 'F8_E4M3' ? ['plain', 'fp
 
 export function kernelCatalog(): Kernel[] {
   const k: Kernel[] = [ew.addKernel(), ew.siluMulKernel(), ew.copyKernel(), ew.narrowKernel(), ew.gatherRowsKernel(), ew.ropeKernel('interleaved'), ew.ropeKernel('half')];
-  for (const d of DTYPES) k.push(ew.embedKernel(d));
+  for (const d of DTYPES) k.push(ew.embedKernel(d), ew.embedKernel(d, true));
   for (const d of ['F32', 'BF16'] as const) k.push(ew.rmsNormKernel(d), ew.layerNormKernel(d));
   k.push(actQuantKernel('ue8m0', false), actQuantKernel('plain', false), actQuantKernel('ue8m0', true), hadamardQuantKernel());
   for (const d of DTYPES) {
     for (const mode of modes(d)) {
       for (const tile of [{ rows: 4, tokens: 1 }, { rows: 4, tokens: 2 }]) {
         k.push(linearKernel({ dtype: d, mode, tile }));
+        // GPU variant (WebGPU): one weight row per lane, optionally into a column block of y
+        k.push(linearLanesKernel({ dtype: d, mode, tile: { rows: 64, tokens: 2 * tile.tokens }, outBlock: tile.tokens === 2 }));
         k.push(expertGemmKernel({ dtype: d, mode, tile, stage: 'gate_up' }), expertGemmKernel({ dtype: d, mode, tile, stage: 'down' }));
       }
     }

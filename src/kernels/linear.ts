@@ -19,15 +19,10 @@ export interface LinearSpec {
   readonly dtype: WeightDType;
   readonly mode: LinearMode;
   readonly tile: LinearTile;
-  /**
-   * y is the column block [y_col0, y_col0 + n) of a [t, y_cols] matrix: for GPUs that cannot bind
-   * a whole weight and run it as row blocks (WebGPU's maxStorageBufferBindingSize).
-   */
-  readonly outBlock?: boolean;
 }
 
 export function linearName(s: LinearSpec, prefix = 'linear'): string {
-  return `${prefix}_${s.dtype.toLowerCase()}_${s.mode === 'fp8-act' ? 'a8' : 'f32'}_r${s.tile.rows}t${s.tile.tokens}${s.outBlock ? '_ob' : ''}`;
+  return `${prefix}_${s.dtype.toLowerCase()}_${s.mode === 'fp8-act' ? 'a8' : 'f32'}_r${s.tile.rows}t${s.tile.tokens}`;
 }
 
 /** Operands of one tile product, however the weight is addressed (a matrix or one of a list). */
@@ -95,8 +90,6 @@ export function linearKernel(spec: LinearSpec): Kernel {
   const T = k.scalar('t');
   const N = k.scalar('n');
   const K = k.scalar('k');
-  const yCols = spec.outBlock ? k.scalar('y_cols') : N;
-  const yCol0 = spec.outBlock ? k.scalar('y_col0') : null;
   const tileCount = k.let(T.add(TT - 1).div(TT), 'tiles');
   k.programs(N.add(R - 1).div(R).mul(tileCount));
   // consecutive programs share weight rows, so a CPU thread reuses them from cache across token tiles
@@ -115,7 +108,7 @@ export function linearKernel(spec: LinearSpec): Kernel {
   );
   for (let j = 0; j < TT; j++) {
     for (let i = 0; i < R; i++) {
-      k.if(t0.add(j).lt(T).and(n0.add(i).lt(N)), () => y.set(t0.add(j).mul(yCols).add(yCol0 ? n0.add(yCol0) : n0).add(i), acc[j]![i]!));
+      k.if(t0.add(j).lt(T).and(n0.add(i).lt(N)), () => y.set(t0.add(j).mul(N).add(n0).add(i), acc[j]![i]!));
     }
   }
   return k.build();

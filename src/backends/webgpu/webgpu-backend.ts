@@ -6,8 +6,8 @@ import type { KernelArg } from '../kernel/device.js';
 import { KernelBackend, asK, asKW } from '../kernel/kernel-backend.js';
 import type { KernelStep } from '../kernel/kernel-step.js';
 import type { KWeight } from '../kernel/kernel-types.js';
-import { linearKernel, linearName } from '../../kernels/linear.js';
-import type { LinearSpec } from '../../kernels/linear.js';
+import { LANE_ROWS, linearLanesKernel, linearLanesName } from '../../kernels/linear-lanes.js';
+import type { LanesSpec } from '../../kernels/linear-lanes.js';
 import { embedKernel } from '../../kernels/elementwise.js';
 import { WebGpuDevice } from './webgpu-device.js';
 import type { WgBuffer } from './webgpu-device.js';
@@ -33,22 +33,27 @@ export class WebGpuBackend extends KernelBackend {
 
   override linear(x: Tensor, weight: Weight, mode: LinearMode, scaleFormat: 'ue8m0' | 'plain' = 'ue8m0'): Tensor {
     const w = asKW(weight);
-    if (w.buf.bytes <= this.gpu.bindingLimit) return super.linear(x, weight, mode, scaleFormat);
     const a = asK(x);
     const [n, k] = w.shape as [number, number];
     if (a.cols !== k) throw new Error(`linear ${w.name}: input has ${a.cols} columns, weight ${k}`);
-    // the tile KernelBackend picks for this many input rows
-    const spec: LinearSpec = { dtype: w.dtype, mode: w.dtype === 'F8_E4M3' ? mode : 'plain', tile: { rows: 4, tokens: a.rows >= 2 ? 2 : 1 }, outBlock: true };
+    const split = w.buf.bytes > this.gpu.bindingLimit;
+    const spec: LanesSpec = { dtype: w.dtype, mode: w.dtype === 'F8_E4M3' ? mode : 'plain', tile: { rows: LANE_ROWS, tokens: a.rows >= 4 ? 4 : a.rows >= 2 ? 2 : 1 }, outBlock: split };
     const y = this.tensor(a.rows, n);
-    const input: Record<string, KernelArg> = { x: a.buf };
+    const input: Record<string, KernelArg> = { x: a.buf, y: y.buf, t: a.rows, k };
     if (spec.mode === 'fp8-act') {
       const q = this.actQuant(a, scaleFormat);
       Object.assign(input, { x: q.values.buf, x_scales: q.scales });
     }
+    const kernel = this.kernel(linearLanesName(spec), () => linearLanesKernel(spec));
+    if (!split) {
+      const args: Record<string, KernelArg> = { ...input, w: w.buf, n };
+      if (w.dtype === 'F8_E4M3') args['w_scales'] = w.scales;
+      this.run(kernel, args);
+      return y;
+    }
     const { rows, data, scales } = this.blocks(w);
-    const kernel = this.kernel(linearName(spec), () => linearKernel(spec));
     data.forEach((block, i) => {
-      const args: Record<string, KernelArg> = { ...input, w: block, y: y.buf, t: a.rows, n: Math.min(rows, n - i * rows), k, y_cols: n, y_col0: i * rows };
+      const args: Record<string, KernelArg> = { ...input, w: block, n: Math.min(rows, n - i * rows), y_cols: n, y_col0: i * rows };
       if (scales) args['w_scales'] = scales[i]!;
       this.run(kernel, args);
     });

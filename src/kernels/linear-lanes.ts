@@ -1,0 +1,75 @@
+// A GPU variant of the dense linear (linear.ts) without workgroup reductions: each lane owns one
+// weight row and sums over K on its own for `tokens` input rows. Workgroup reductions synchronize
+// the whole workgroup several times per output, which software GPUs (lavapipe, SwiftShader) pay
+// dearly for; here a program needs no barrier at all. Numerics as linear.ts: float32 sums, FP8
+// weights per 128-wide block times the block's scale (and the input's, in 'fp8-act' mode).
+import { KernelBuilder, f32, i32 } from '../dsl/builder.js';
+import type { Val, VarRef } from '../dsl/builder.js';
+import type { Kernel } from '../dsl/ir.js';
+import { decodeWeight, weightElem } from './weight-decode.js';
+import { linearName } from './linear.js';
+import type { LinearSpec } from './linear.js';
+
+/** Weight rows per program (one per lane). */
+export const LANE_ROWS = 64;
+
+export interface LanesSpec extends LinearSpec {
+  /**
+   * y is the column block [y_col0, y_col0 + n) of a [t, y_cols] matrix: how a weight too large
+   * for one binding (WebGPU's maxStorageBufferBindingSize) runs, one launch per row block.
+   */
+  readonly outBlock: boolean;
+}
+
+export function linearLanesName(spec: LanesSpec): string {
+  return `${linearName(spec, 'linear_lanes')}${spec.outBlock ? '_ob' : ''}`;
+}
+
+/** x [T, K] · W [N, K]^T -> y [T, N] (or a column block of y, with spec.outBlock). */
+export function linearLanesKernel(spec: LanesSpec): Kernel {
+  const TT = spec.tile.tokens;
+  const fp8 = spec.dtype === 'F8_E4M3';
+  const k = new KernelBuilder(linearLanesName(spec), LANE_ROWS);
+  const x = k.buf('x', 'f32');
+  const xScales = spec.mode === 'fp8-act' ? k.buf('x_scales', 'f32') : null;
+  const w = k.buf('w', weightElem(spec.dtype));
+  const wScales = fp8 ? k.buf('w_scales', 'f32') : null;
+  const y = k.buf('y', 'f32', true);
+  const T = k.scalar('t');
+  const N = k.scalar('n');
+  const K = k.scalar('k');
+  const yCols = spec.outBlock ? k.scalar('y_cols') : N;
+  const yCol0 = spec.outBlock ? k.scalar('y_col0') : null;
+  const tiles = k.let(T.add(TT - 1).div(TT), 'tiles');
+  k.programs(N.add(LANE_ROWS - 1).div(LANE_ROWS).mul(tiles));
+  const rb = k.let(k.pid.div(tiles), 'rb');
+  const t0 = k.let(k.pid.sub(rb.mul(tiles)).mul(TT), 't0');
+  const kBlocks = k.let(K.add(127).div(128), 'kblocks');
+  k.parallel(N.sub(rb.mul(LANE_ROWS)).min(LANE_ROWS), (i) => {
+    const n = k.let(rb.mul(LANE_ROWS).add(i), 'n');
+    const wb = k.let(n.mul(K), 'wb');
+    const xRows = Array.from({ length: TT }, (_, j) => k.let(t0.add(j).min(T.sub(1)), 'xr'));
+    const xb = xRows.map((r) => k.let(r.mul(K), 'xb'));
+    const acc = xRows.map(() => k.var(f32(0), 'acc'));
+    const dot = (from: Val, to: Val, into: VarRef[]) =>
+      k.for(from, to, (kk) => {
+        const wv = k.let(decodeWeight(spec.dtype, w.at(wb.add(kk))), 'wv');
+        xb.forEach((b, j) => into[j]!.set(into[j]!.add(x.at(b.add(kk)).mul(wv))));
+      });
+    if (!fp8) dot(i32(0), K, acc);
+    else {
+      k.for(0, kBlocks, (kb) => {
+        const k0 = k.let(kb.mul(128), 'k0');
+        const part = xRows.map(() => k.var(f32(0), 'part'));
+        dot(k0, k0.add(128).min(K), part);
+        const ws = k.let(wScales!.at(n.div(128).mul(kBlocks).add(kb)), 'ws');
+        xRows.forEach((r, j) => {
+          const scale = xScales ? xScales.at(r.mul(kBlocks).add(kb)).mul(ws) : ws;
+          acc[j]!.set(acc[j]!.add(part[j]!.mul(scale)));
+        });
+      });
+    }
+    xRows.forEach((_, j) => k.if(t0.add(j).lt(T), () => y.set(t0.add(j).mul(yCols).add(yCol0 ? n.add(yCol0) : n), acc[j]!)));
+  });
+  return k.build();
+}
