@@ -131,7 +131,8 @@ export class TesseraServer {
     res.on('finish', () => this.metrics.response(res.statusCode));
     const fromClient = req.headers['x-request-id'];
     const requestId = randomUUID().replace(/-/g, '');
-    const headers: Record<string, string> = { 'X-Request-Id': typeof fromClient === 'string' && fromClient.length <= 200 ? fromClient : requestId };
+    // A client's id is echoed only when it is a plain token (no header injection, bounded size).
+    const headers: Record<string, string> = { 'X-Request-Id': typeof fromClient === 'string' && /^[\w.:-]{1,200}$/.test(fromClient) ? fromClient : requestId };
     try {
       this.#cors.apply(req, res);
       if (req.method === 'OPTIONS') return this.#cors.preflight(req, res);

@@ -148,8 +148,9 @@ export function createTextModel(text: TextTokenizer, inner: CausalLM, options: T
   if (text.tokenizer.vocabSize > inner.info.vocabSize) {
     throw new ModelDirError(`${text.dir}: tokenizer.json has ${text.tokenizer.vocabSize} tokens but the model's vocab_size is ${inner.info.vocabSize}; the tokenizer belongs to a different model`);
   }
-  const model = new ExclusiveModel(inner);
   const e = options.engine ?? {};
+  if (e.kvCacheTokens !== undefined && e.kvCacheBytes !== undefined) throw new ModelDirError('give the KV cache size in tokens or in bytes, not both');
+  const model = new ExclusiveModel(inner);
   const maxModelLen = e.maxModelLen ?? inner.info.maxPositionEmbeddings;
   const maxNumSeqs = e.maxNumSeqs ?? Math.min(64, e.maxNumBatchedTokens ?? 64);
   const engineOptions: EngineOptions = {
@@ -157,7 +158,6 @@ export function createTextModel(text: TextTokenizer, inner: CausalLM, options: T
     kvCacheTokens: e.kvCacheTokens ?? defaultKvTokens(model, e.kvCacheBytes, maxModelLen, maxNumSeqs, e.blockSize ?? 64),
     eosTokenIds: text.tokenizer.eosIds.length > 0 ? text.tokenizer.eosIds : inner.info.eosTokenIds,
   };
-  if (e.kvCacheTokens !== undefined && e.kvCacheBytes !== undefined) throw new ModelDirError('give the KV cache size in tokens or in bytes, not both');
   const engine = new LLMEngine(model, engineOptions);
   let closed: Promise<void> | null = null;
   return Object.freeze({
