@@ -169,9 +169,10 @@ describe('tessera serve under a tiny KV cache and hostile input (real process)',
     assert.match(text, /^vllm:kv_cache_usage_perc\{[^}]*\} 0$/m);
   });
 
-  it('answers 200+ malformed or hostile requests with a 4xx OpenAI error object and keeps serving', async () => {
+  it('answers 200+ malformed or hostile requests with a 4xx OpenAI error object and keeps serving', async (t) => {
     const cases = hostileCases();
     assert.ok(cases.length >= 200, `${cases.length} cases`);
+    t.diagnostic(`${cases.length} hostile requests`);
     const failures: string[] = [];
     for (const c of cases) {
       const body = c.raw ?? (c.body === undefined ? undefined : JSON.stringify(c.body));
