@@ -115,6 +115,7 @@ export class KernelBuilder {
   private readonly locals: LocalArray[] = [];
   private readonly stack: Stmt[][] = [[]];
   private programCount: Val | null = null;
+  private workEstimate: Val | null = null;
   private counter = 0;
   readonly pid = new Val({ k: 'pid', t: 'i32' });
 
@@ -155,6 +156,11 @@ export class KernelBuilder {
   }
   programs(n: Operand): void {
     this.programCount = lift(n, 'i32');
+  }
+  /** Estimated total work (element operations), so CPUs skip threading for tiny launches. */
+  work(...factors: Val[]): void {
+    // a float product: element counts overflow 32-bit integers on large matrices
+    this.workEstimate = factors.map((f) => f.f32()).reduce((a, b) => a.mul(b));
   }
 
   /** An immutable value computed once. */
@@ -211,7 +217,8 @@ export class KernelBuilder {
     const lets = new Map<string, Expr>();
     for (const st of body) if (st.k === 'let' && !st.mutable) lets.set(st.name, st.init);
     const programs = inlineLets(this.programCount.e, lets);
-    return { name: this.name, params: this.params, locals: this.locals, programs, threads: this.threads, schedule: this.schedule, body };
+    const work = this.workEstimate ? inlineLets(this.workEstimate.e, lets) : null;
+    return { name: this.name, params: this.params, locals: this.locals, programs, threads: this.threads, schedule: this.schedule, work, body };
   }
 }
 

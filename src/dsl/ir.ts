@@ -84,6 +84,8 @@ export interface Kernel {
   readonly threads: number;
   /** how CPU threads take programs: 'dynamic' when programs differ in cost (attention, experts) */
   readonly schedule: 'static' | 'dynamic';
+  /** estimated total work (element operations): CPU threads are only used above a threshold */
+  readonly work: Expr | null;
   readonly body: readonly Stmt[];
 }
 

@@ -56,7 +56,9 @@ export class CRenderer extends CpuRenderer {
     return [
       `void ${k.name}(${k.params.map((p) => this.paramDecl(p)).join(', ')}) {`,
       this.line(1, `const int32_t programs = ${this.expr(k.programs)};`),
-      this.line(1, `#pragma omp parallel for schedule(${k.schedule === 'dynamic' ? 'dynamic, 1' : 'static'})`),
+      // Threads only pay off above some work: a fork/join costs microseconds (much more when the
+      // machine is oversubscribed and a thread must wait for a descheduled peer).
+      this.line(1, `#pragma omp parallel for schedule(${k.schedule === 'dynamic' ? 'dynamic, 1' : 'static'}) if(${k.work ? `${this.expr(k.work)} >= 65536.0f` : 'programs > 1'})`),
       this.line(1, 'for (int32_t pid = 0; pid < programs; pid++) {'),
       ...locals,
       ...this.block(k.body, 2),

@@ -2,7 +2,7 @@
 // decompressed keys/values (prefill), both restricted to the indexer's selection when given.
 // Scores and softmax live in a scratch row per (row, head); outputs accumulate key by key so the
 // inner loop runs over contiguous latent/value columns.
-import { KernelBuilder, f32, intrin, math, select } from '../dsl/builder.js';
+import { KernelBuilder, f32, i32, intrin, math, select } from '../dsl/builder.js';
 import type { BufRef, Val } from '../dsl/builder.js';
 import type { Kernel } from '../dsl/ir.js';
 import type { WeightDType } from '../backends/backend.js';
@@ -48,6 +48,7 @@ export function attentionDecodeKernel(format: LatentFormat, r: number, headBlock
   const acc = k.local('acc', 'f32', headBlock * r);
   const hblocks = k.let(heads.div(headBlock), 'hblocks');
   k.programs(rows.mul(hblocks));
+  k.work(rows, heads, maxKeys, i32(r));
   const t = k.let(k.pid.div(hblocks), 't');
   const h0 = k.let(k.pid.sub(t.mul(hblocks)).mul(headBlock), 'h0');
   const row = k.let(rowBase.add(t), 'row');
@@ -113,6 +114,7 @@ export function attentionPrefillKernel(nope: number, rope: number, v: number, sp
   const scale = k.scalar('scale', 'f32');
   const acc = k.local('acc', 'f32', v);
   k.programs(rows.mul(heads));
+  k.work(rows, heads, maxKeys, i32(nope + rope + v));
   const t = k.let(k.pid.div(heads), 't');
   const h = k.let(k.pid.sub(t.mul(heads)), 'h');
   const pos = k.let(rowPos.at(t), 'pos');
@@ -156,6 +158,7 @@ export function absorbQueryKernel(dtype: WeightDType, nope: number, v: number, r
   const heads = k.scalar('heads');
   const acc = k.local('acc', 'f32', r);
   k.programs(rows.mul(heads));
+  k.work(rows, heads, i32(nope * r));
   const t = k.let(k.pid.div(heads), 't');
   const h = k.let(k.pid.sub(t.mul(heads)), 'h');
   k.parallel(r, (c) => acc.set(c, 0));
@@ -178,6 +181,7 @@ export function absorbOutputKernel(dtype: WeightDType, nope: number, v: number, 
   const rows = k.scalar('rows');
   const heads = k.scalar('heads');
   k.programs(rows.mul(heads));
+  k.work(rows, heads, i32(v * r));
   const t = k.let(k.pid.div(heads), 't');
   const h = k.let(k.pid.sub(t.mul(heads)), 'h');
   k.parallel(v, (j) => {

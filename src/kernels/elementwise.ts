@@ -12,6 +12,7 @@ function flat(name: string, body: (k: KernelBuilder, n: ReturnType<KernelBuilder
   const n = k.scalar('n');
   const fn = body(k, n);
   k.programs(n.add(CHUNK - 1).div(CHUNK));
+  k.work(n);
   const base = k.let(k.pid.mul(CHUNK), 'base');
   k.parallel(n.sub(base).min(CHUNK), (i) => fn(base.add(i)));
   return k.build();
@@ -49,6 +50,7 @@ export function copyKernel(): Kernel {
   const srcOff = k.scalar('src_off');
   const dstOff = k.scalar('dst_off');
   k.programs(n.add(CHUNK - 1).div(CHUNK));
+  k.work(n);
   const base = k.let(k.pid.mul(CHUNK), 'base');
   k.parallel(n.sub(base).min(CHUNK), (i) => dst.set(dstOff.add(base).add(i), src.at(srcOff.add(base).add(i))));
   return k.build();
@@ -65,6 +67,7 @@ export function narrowKernel(): Kernel {
   const start = k.scalar('start');
   const len = k.scalar('len');
   k.programs(rows);
+  k.work(rows, cols);
   const width = k.let(cols.div(groups), 'width');
   const out = k.let(groups.mul(len), 'out');
   k.parallel(out, (i) => {
@@ -83,6 +86,7 @@ export function gatherRowsKernel(): Kernel {
   const rows = k.scalar('rows');
   const cols = k.scalar('cols');
   k.programs(rows);
+  k.work(rows, cols);
   const src = k.let(idx.at(k.pid).mul(cols), 'src');
   k.parallel(cols, (i) => y.set(k.pid.mul(cols).add(i), x.at(src.add(i))));
   return k.build();
@@ -104,6 +108,7 @@ export function embedKernel(dtype: WeightDType, rowBlock = false): Kernel {
   const row0 = rowBlock ? k.scalar('row0') : null;
   const rowCount = rowBlock ? k.scalar('row_count') : null;
   k.programs(rows);
+  k.work(rows, cols);
   const id = k.let(row0 ? ids.at(k.pid).sub(row0) : ids.at(k.pid), 'id');
   const body = () =>
     k.parallel(cols, (i) => {
@@ -126,6 +131,7 @@ export function rmsNormKernel(dtype: WeightDType): Kernel {
   const cols = k.scalar('cols');
   const eps = k.scalar('eps', 'f32');
   k.programs(rows);
+  k.work(rows, cols);
   const base = k.let(k.pid.mul(cols), 'base');
   const [ss] = k.reduce('sum', cols, (i) => {
     const v = k.let(x.at(base.add(i)), 'x');
@@ -147,6 +153,7 @@ export function layerNormKernel(dtype: WeightDType): Kernel {
   const cols = k.scalar('cols');
   const eps = k.scalar('eps', 'f32');
   k.programs(rows);
+  k.work(rows, cols);
   const base = k.let(k.pid.mul(cols), 'base');
   const [sum] = k.reduce('sum', cols, (i) => [x.at(base.add(i))]);
   const mean = k.let(sum!.div(cols.f32()), 'mean');
@@ -175,6 +182,7 @@ export function ropeKernel(layout: 'interleaved' | 'half'): Kernel {
   const half = k.scalar('half');
   const rowOffset = k.scalar('row_offset');
   k.programs(rows);
+  k.work(rows, cols);
   const base = k.let(k.pid.mul(cols), 'base');
   k.parallel(cols, (i) => y.set(base.add(i), x.at(base.add(i))));
   const width = k.let(cols.div(groups), 'width');

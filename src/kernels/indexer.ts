@@ -36,6 +36,7 @@ export function indexerScoresKernel(heads: number): Kernel {
   const hw = k.local('hw', 'f32', heads);
   const kblocks = k.let(keys.add(INDEX_KEY_BLOCK - 1).div(INDEX_KEY_BLOCK), 'kblocks');
   k.programs(rows.mul(kblocks));
+  k.work(rows, keys, i32(heads * 128));
   const t = k.let(k.pid.div(kblocks), 't');
   const s0 = k.let(k.pid.sub(t.mul(kblocks)).mul(INDEX_KEY_BLOCK), 's0');
   const pos = k.let(rowPos.at(t), 'pos');
@@ -82,6 +83,7 @@ export function topkKernel(): Kernel {
   const topk = k.scalar('topk');
   k.programs(rows);
   const n = k.let(rowPos.at(k.pid).add(1), 'n');
+  k.work(rows, keys, i32(33));
   const base = k.let(k.pid.mul(keys), 'base');
   const out = k.let(k.pid.mul(topk), 'out');
   k.if(

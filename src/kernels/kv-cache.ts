@@ -1,7 +1,7 @@
 // Paged KV cache kernels. Slot of a row or key = block_table[pos / B] * B + pos % B, resolved on
 // the host into slot lists per step. Latents of DeepSeek-V3.2 are stored as e4m3 codes + one ue8m0
 // scale per 128 values (exact: they went through the same FP8 round trip); others as float32.
-import { KernelBuilder, intrin, math, u32 } from '../dsl/builder.js';
+import { KernelBuilder, i32, intrin, math, u32 } from '../dsl/builder.js';
 import type { BufRef, Val } from '../dsl/builder.js';
 import type { Kernel } from '../dsl/ir.js';
 import { e4m3Code, ue8m0Scale } from './dsl-fp8.js';
@@ -41,6 +41,7 @@ export function writeLatentKernel(format: LatentFormat): Kernel {
   const rope = k.scalar('rope');
   const blocks = k.let(r.add(127).div(128), 'blocks');
   k.programs(rows.mul(blocks));
+  k.work(rows, r);
   const t = k.let(k.pid.div(blocks), 't');
   const b = k.let(k.pid.sub(t.mul(blocks)), 'b');
   const slot = k.let(slots.at(t), 'slot');
@@ -64,6 +65,7 @@ export function writeIndexKernel(): Kernel {
   const cacheScales = k.buf('cache_scales', 'f32', true);
   const rows = k.scalar('rows');
   k.programs(rows);
+  k.work(rows, i32(128));
   const slot = k.let(slots.at(k.pid), 'slot');
   cacheScales.set(slot, scales.at(k.pid));
   k.parallel(32, (w) => {
@@ -91,6 +93,7 @@ export function gatherLatentKernel(format: LatentFormat): Kernel {
   const r = k.scalar('r');
   const rope = k.scalar('rope');
   k.programs(keys);
+  k.work(keys, r);
   const slot = k.let(slots.at(k.pid), 'slot');
   k.parallel(r, (i) => {
     const raw = cacheLatent.at(slot.mul(r).add(i));

@@ -92,6 +92,7 @@ export function linearKernel(spec: LinearSpec): Kernel {
   const K = k.scalar('k');
   const tileCount = k.let(T.add(TT - 1).div(TT), 'tiles');
   k.programs(N.add(R - 1).div(R).mul(tileCount));
+  k.work(T, N, K);
   // consecutive programs share weight rows, so a CPU thread reuses them from cache across token tiles
   const rb = k.let(k.pid.div(tileCount), 'rb');
   const t0 = k.let(k.pid.sub(rb.mul(tileCount)).mul(TT), 't0');

@@ -25,6 +25,7 @@ export function routeKernel(e: number, p: RoutingParams, bias: boolean): Kernel 
   const ch = k.local('ch', 'f32', e);
   const chosen = k.local('chosen', 'i32', p.topk);
   k.programs(rows);
+  k.work(rows, i32(e * p.topk));
   const base = k.let(k.pid.mul(e), 'base');
   if (p.scoring === 'sigmoid') {
     k.parallel(e, (i) => sc.set(i, f32(1).div(math('exp', logits.at(base.add(i)).neg()).add(1))));
@@ -171,6 +172,7 @@ export function expertGemmKernel(s: ExpertGemmSpec): Kernel {
   const rblocks = k.let(N.add(R - 1).div(R), 'rblocks');
   const maxActive = k.scalar('max_active');
   k.programs(maxActive.mul(rblocks));
+  k.work(maxActive, N, K, i32(TT));
   const slot = k.let(k.pid.div(rblocks), 'slot');
   const n0 = k.let(k.pid.sub(slot.mul(rblocks)).mul(R), 'n0');
   const live = k.let(slot.lt(active.at(numExperts)), 'live');
@@ -217,6 +219,7 @@ export function moeCombineKernel(): Kernel {
   const cols = k.scalar('cols');
   const topk = k.scalar('topk');
   k.programs(rows);
+  k.work(rows, cols, topk);
   k.parallel(cols, (c) => {
     const acc = k.var(f32(0), 'acc');
     k.for(0, topk, (j) => acc.set(acc.add(pairs.at(k.pid.mul(topk).add(j).mul(cols).add(c)))));

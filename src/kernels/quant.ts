@@ -1,6 +1,6 @@
 // Block FP8 quantization kernels: activation quantization, the KV-latent round trip and the
 // indexer's Hadamard rotation + quantization. One program per (row, 128-block).
-import { KernelBuilder, f32, intrin, math } from '../dsl/builder.js';
+import { KernelBuilder, f32, i32, intrin, math } from '../dsl/builder.js';
 import type { Val } from '../dsl/builder.js';
 import type { Kernel } from '../dsl/ir.js';
 import { e4m3Code, plainScale, ue8m0Scale } from './dsl-fp8.js';
@@ -28,6 +28,7 @@ export function actQuantKernel(format: 'ue8m0' | 'plain', roundTrip: boolean): K
   const cols = k.scalar('cols');
   const blocks = k.let(cols.add(127).div(128), 'blocks');
   k.programs(rows.mul(blocks));
+  k.work(rows, cols);
   const row = k.let(k.pid.div(blocks), 'row');
   const b = k.let(k.pid.sub(row.mul(blocks)), 'b');
   const base = k.let(row.mul(cols).add(b.mul(128)), 'base');
@@ -54,6 +55,7 @@ export function hadamardQuantKernel(): Kernel {
   const vectors = k.scalar('vectors');
   const v = k.local('v', 'f32', 128);
   k.programs(vectors);
+  k.work(vectors, i32(128 * 8));
   const base = k.let(k.pid.mul(128), 'base');
   k.parallel(128, (i) => v.set(i, x.at(base.add(i))));
   for (let h = 1; h < 128; h *= 2) {
