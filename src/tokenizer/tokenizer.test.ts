@@ -147,3 +147,14 @@ describe('loadTokenizer errors', () => {
     assert.deepEqual(loaded.tokenizer.encode('ab'), [0, 1]);
   });
 });
+
+it('decoding no ids gives the empty string', async () => {
+  const fixture = await makeDeepSeekModelDir('v32');
+  try {
+    const { tokenizer } = await loadTokenizer(fixture.dir);
+    assert.equal(tokenizer.decode([]), '');
+    assert.equal(tokenizer.decode([0], { skipSpecialTokens: true }), '');
+  } finally {
+    await fixture.dispose();
+  }
+});

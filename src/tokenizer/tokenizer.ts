@@ -125,6 +125,8 @@ class HfBackedTokenizer implements Tokenizer {
       const keep = options.keepIds;
       list = ids.filter((id) => !this.specialIds.has(id) || (keep !== undefined && keep.has(id)));
     }
+    // the library throws on an empty list
+    if (list.length === 0) return '';
     return this.#hf.decode(list, { skip_special_tokens: false, clean_up_tokenization_spaces: this.#cleanUp });
   }
 
