@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { cliPath, runCli } from '../../test/helpers/cli.js';
 import { makeTextModelDir } from '../../test/helpers/text-models.js';
-import type { FixtureDir } from '../tokenizer/test-fixture.js';
+import type { FixtureDir } from '../../test/helpers/tokenizer-fixture.js';
 
 const STATS = /^(\d+) prompt tokens(?: \((\d+) cached\))?, (\d+) generated in/;
 

@@ -14,7 +14,7 @@ import type { TextModel } from '../text/index.js';
 import { runCli } from '../../test/helpers/cli.js';
 import { fixturePath } from '../../test/helpers/fixtures.js';
 import { makeTextModelDir, stopAcrossTokens } from '../../test/helpers/text-models.js';
-import type { FixtureDir } from '../../src/tokenizer/test-fixture.js';
+import type { FixtureDir } from '../../test/helpers/tokenizer-fixture.js';
 
 const PROMPT = 'The quick brown fox';
 

@@ -4,8 +4,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli } from '../../test/helpers/cli.js';
 import { fixturePath } from '../../test/helpers/fixtures.js';
-import { GOLDEN_IDS, makeDeepSeekModelDir } from '../tokenizer/test-fixture.js';
-import type { FixtureDir } from '../tokenizer/test-fixture.js';
+import { GOLDEN_IDS, makeDeepSeekModelDir } from '../../test/helpers/tokenizer-fixture.js';
+import type { FixtureDir } from '../../test/helpers/tokenizer-fixture.js';
 
 // The tokenizer fixture holds config.json and the tokenizer files but no weights: tokenize must
 // not need them.

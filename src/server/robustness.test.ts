@@ -7,7 +7,7 @@ import OpenAI from 'openai';
 import { makeTextModelDir } from '../../test/helpers/text-models.js';
 import { startServerProcess } from '../../test/helpers/server-process.js';
 import type { ServerProcess } from '../../test/helpers/server-process.js';
-import type { FixtureDir } from '../tokenizer/test-fixture.js';
+import type { FixtureDir } from '../../test/helpers/tokenizer-fixture.js';
 
 interface Case {
   readonly name: string;

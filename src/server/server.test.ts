@@ -10,7 +10,7 @@ import { cliPath } from '../../test/helpers/cli.js';
 import { makeTextModelDir, stopAcrossTokens } from '../../test/helpers/text-models.js';
 import { parseSse, startServerProcess } from '../../test/helpers/server-process.js';
 import type { ServerProcess } from '../../test/helpers/server-process.js';
-import type { FixtureDir } from '../tokenizer/test-fixture.js';
+import type { FixtureDir } from '../../test/helpers/tokenizer-fixture.js';
 import { loadTextTokenizer } from '../text/index.js';
 
 const KEY = 'test-key-1';

@@ -11,9 +11,9 @@ import type { ChatMessageInput, ChatRequest, ToolDefinition } from './messages.j
 import { parseTokenizerSettings } from './model-files.js';
 import { loadTokenizer } from './tokenizer.js';
 import type { LoadedTokenizer } from './tokenizer.js';
-import { makeDeepSeekModelDir } from './test-fixture.js';
-import type { FixtureDir } from './test-fixture.js';
-import { GOLDEN_IDS, GOLDEN_TEXT } from './test-fixture.js';
+import { makeDeepSeekModelDir } from '../../test/helpers/tokenizer-fixture.js';
+import type { FixtureDir } from '../../test/helpers/tokenizer-fixture.js';
+import { GOLDEN_IDS, GOLDEN_TEXT } from '../../test/helpers/tokenizer-fixture.js';
 
 const FIXTURES = new URL('../../../test/fixtures/tokenizer/', import.meta.url);
 

@@ -4,8 +4,8 @@ import { IncrementalDecoder } from './incremental-decoder.js';
 import { createTokenizer, loadTokenizer } from './tokenizer.js';
 import type { Tokenizer } from './tokenizer.js';
 import { parseGenerationDefaults, parseModelInfo, parseTokenizerSettings } from './model-files.js';
-import { makeDeepSeekModelDir } from './test-fixture.js';
-import type { FixtureDir } from './test-fixture.js';
+import { makeDeepSeekModelDir } from '../../test/helpers/tokenizer-fixture.js';
+import type { FixtureDir } from '../../test/helpers/tokenizer-fixture.js';
 
 const ADVERSARIAL = [
   'Hello 😀 world',

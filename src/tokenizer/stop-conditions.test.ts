@@ -5,8 +5,8 @@ import type { StopStringOptions } from './stop-conditions.js';
 import { IncrementalDecoder } from './incremental-decoder.js';
 import { loadTokenizer } from './tokenizer.js';
 import type { Tokenizer } from './tokenizer.js';
-import { makeDeepSeekModelDir } from './test-fixture.js';
-import type { FixtureDir } from './test-fixture.js';
+import { makeDeepSeekModelDir } from '../../test/helpers/tokenizer-fixture.js';
+import type { FixtureDir } from '../../test/helpers/tokenizer-fixture.js';
 
 interface Outcome {
   text: string;

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { loadTokenizer } from './tokenizer.js';
 import type { LoadedTokenizer } from './tokenizer.js';
 import { TokenizerFileError } from './errors.js';
-import { makeDeepSeekModelDir } from './test-fixture.js';
-import type { FixtureDir } from './test-fixture.js';
-import { GOLDEN_IDS, GOLDEN_TEXT } from './test-fixture.js';
+import { makeDeepSeekModelDir } from '../../test/helpers/tokenizer-fixture.js';
+import type { FixtureDir } from '../../test/helpers/tokenizer-fixture.js';
+import { GOLDEN_IDS, GOLDEN_TEXT } from '../../test/helpers/tokenizer-fixture.js';
 
 
 describe('DeepSeek tokenizer (V3.2 vocabulary)', () => {

@@ -7,8 +7,8 @@ import { IncrementalDecoder } from './incremental-decoder.js';
 import { ReasoningParser } from './reasoning-parser.js';
 import { loadTokenizer } from './tokenizer.js';
 import type { Tokenizer } from './tokenizer.js';
-import { makeDeepSeekModelDir } from './test-fixture.js';
-import type { FixtureDir } from './test-fixture.js';
+import { makeDeepSeekModelDir } from '../../test/helpers/tokenizer-fixture.js';
+import type { FixtureDir } from '../../test/helpers/tokenizer-fixture.js';
 
 function counterIds(): ToolCallIdFactory {
   let n = 0;

@@ -10,8 +10,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeSafetensors } from '../../src/formats/safetensors-writer.js';
-import { makeDeepSeekModelDir } from '../../src/tokenizer/test-fixture.js';
-import type { DeepSeekFlavor, FixtureDir } from '../../src/tokenizer/test-fixture.js';
+import { makeDeepSeekModelDir } from './tokenizer-fixture.js';
+import type { DeepSeekFlavor, FixtureDir } from './tokenizer-fixture.js';
 import { tinyConfig, tinyTensors } from './tiny-models.js';
 
 export const DEEPSEEK_VOCAB = 129280;
