@@ -7,12 +7,14 @@ import { DTYPE_BYTES } from '../formats/dtype.js';
 import { loadModel } from '../models/registry.js';
 import { SingleSequence, argmax } from '../engine/single-sequence.js';
 import { parseDeepseekConfig } from '../models/deepseek-config.js';
-import { backendFromFlags, oneOf, parsePositiveInt, requireFlag } from './common.js';
+import { backendFromFlags, oneOf, parseIntList, parsePositiveInt, requireFlag } from './common.js';
+import { UsageError } from './cli-error.js';
+import type { CausalLM } from '../models/model.js';
 import { benchPrompt } from './bench-prompt.js';
 
-export const BENCH_USAGE = `tessera bench --model DIR [--prompt-tokens 128] [--gen-tokens 64] [--threads N] [--device NAME] [--json]
-  Prefill and decode tokens/s of one sequence, weight bytes read per decoded token, implied GB/s.`;
-
+export const BENCH_USAGE = `tessera bench --model DIR [--prompt-tokens 128[,1024,...]] [--gen-tokens 64] [--chunk 512] [--threads N] [--device NAME] [--dense-attention] [--json]
+  Prefill and decode tokens/s of one sequence, weight bytes read per decoded token, implied GB/s.
+  Several prompt lengths measure how decode cost grows with the context (DSA: nearly flat past top-k).`;
 
 /**
  * Bytes of weights one decoded token reads: every tensor except the routed experts and the
@@ -44,6 +46,24 @@ export interface BenchResult {
   threads: number | null;
 }
 
+interface Timing {
+  prefillMs: number;
+  decodeMs: number;
+}
+
+/** One sequence: the prompt prefilled in chunks, then `gen` greedy decode steps. */
+async function timeSequence(model: CausalLM, prompt: readonly number[], gen: number, chunk: number): Promise<Timing> {
+  const V = model.info.vocabSize;
+  const seq = new SingleSequence(model, { maxTokens: prompt.length + gen + 1 });
+  const t0 = performance.now();
+  let logits: Float32Array = new Float32Array(0);
+  for (let i = 0; i < prompt.length; i += chunk) logits = await seq.prefill(prompt.slice(i, i + chunk));
+  const t1 = performance.now();
+  let next = argmax(logits.subarray(logits.length - V));
+  for (let i = 0; i < gen; i++) next = argmax(await seq.decode(next));
+  return { prefillMs: t1 - t0, decodeMs: performance.now() - t1 };
+}
+
 export async function benchCommand(argv: string[], out: (s: string) => void): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -51,55 +71,53 @@ export async function benchCommand(argv: string[], out: (s: string) => void): Pr
       model: { type: 'string' },
       'prompt-tokens': { type: 'string' },
       'gen-tokens': { type: 'string' },
+      chunk: { type: 'string' },
       threads: { type: 'string' },
       device: { type: 'string' },
       json: { type: 'boolean' },
+      'dense-attention': { type: 'boolean' },
       'fp8-activations': { type: 'string' },
     },
     strict: true,
   });
-  const promptTokens = parsePositiveInt('prompt-tokens', values['prompt-tokens'], 128);
+  const promptLengths = values['prompt-tokens'] === undefined ? [128] : parseIntList('prompt-tokens', values['prompt-tokens']);
+  if (promptLengths.some((n) => n < 1)) throw new UsageError('--prompt-tokens must be positive');
   const genTokens = parsePositiveInt('gen-tokens', values['gen-tokens'], 64);
+  const chunk = parsePositiveInt('chunk', values.chunk, 512);
   const threads = values.threads === undefined ? undefined : parsePositiveInt('threads', values.threads, 1);
   const fp8Activations = oneOf('fp8-activations', values['fp8-activations'], ['quant', 'none'] as const, 'quant');
   const dir = openHfDirectory(requireFlag('model', values.model));
   const backend = await backendFromFlags(values.device, threads);
-  const model = loadModel(dir, backend, { fp8Activations });
+  const model = loadModel(dir, backend, { fp8Activations, denseAttention: values['dense-attention'] === true });
   try {
-    const prompt = benchPrompt(promptTokens, model.info.vocabSize);
-    const run = async (gen: number) => {
-      const seq = new SingleSequence(model, { maxTokens: promptTokens + gen + 1 });
-      const t0 = performance.now();
-      const logits = await seq.prefill(prompt);
-      const t1 = performance.now();
-      let next = argmax(logits.subarray((promptTokens - 1) * model.info.vocabSize));
-      for (let i = 0; i < gen; i++) next = argmax(await seq.decode(next));
-      return { prefillMs: t1 - t0, decodeMs: performance.now() - t1 };
-    };
-    await run(2); // warm-up: compiles kernels, pages in the weights
-    const { prefillMs, decodeMs } = await run(genTokens);
+    const longest = Math.max(...promptLengths);
+    if (longest + genTokens > model.info.maxPositionEmbeddings) throw new UsageError(`${longest + genTokens} tokens exceed the model's context (${model.info.maxPositionEmbeddings})`);
     const bytes = weightBytesPerToken(dir);
-    const decodeTokS = (genTokens * 1000) / decodeMs;
-    const result: BenchResult = {
-      prefill_tok_s: (promptTokens * 1000) / prefillMs,
-      decode_tok_s: decodeTokS,
-      weight_bytes_per_token: bytes,
-      decode_gb_s: (decodeTokS * bytes) / 1e9,
-      prompt_tokens: promptTokens,
-      gen_tokens: genTokens,
-      device: backend.name,
-      threads: threads ?? null,
-    };
-    if (values.json) out(JSON.stringify(result) + '\n');
-    else {
+    await timeSequence(model, benchPrompt(Math.min(promptLengths[0]!, chunk), model.info.vocabSize), 2, chunk); // warm-up: compiles kernels, pages in the weights
+    const results: BenchResult[] = [];
+    for (const promptTokens of promptLengths) {
+      const { prefillMs, decodeMs } = await timeSequence(model, benchPrompt(promptTokens, model.info.vocabSize), genTokens, chunk);
+      const decodeTokS = (genTokens * 1000) / decodeMs;
+      results.push({
+        prefill_tok_s: (promptTokens * 1000) / prefillMs,
+        decode_tok_s: decodeTokS,
+        weight_bytes_per_token: bytes,
+        decode_gb_s: (decodeTokS * bytes) / 1e9,
+        prompt_tokens: promptTokens,
+        gen_tokens: genTokens,
+        device: backend.name,
+        threads: threads ?? null,
+      });
+    }
+    if (values.json) {
+      out((results.length === 1 ? JSON.stringify(results[0]) : JSON.stringify(results)) + '\n');
+      return;
+    }
+    out(`device ${backend.name}${threads ? ` (${threads} threads)` : ''}, ${(bytes / 1e6).toFixed(1)} MB of weights read per decoded token${values['dense-attention'] ? ', dense attention' : ''}\n`);
+    out('context   prefill tok/s   decode tok/s   decode ms/token   decode GB/s\n');
+    for (const r of results) {
       out(
-        [
-          `device        ${result.device}${threads ? ` (${threads} threads)` : ''}`,
-          `prefill       ${result.prefill_tok_s.toFixed(1)} tok/s (${promptTokens} tokens)`,
-          `decode        ${result.decode_tok_s.toFixed(2)} tok/s (${genTokens} tokens)`,
-          `weights/token ${(bytes / 1e6).toFixed(1)} MB read per decoded token -> ${result.decode_gb_s.toFixed(2)} GB/s`,
-          '',
-        ].join('\n'),
+        `${String(r.prompt_tokens).padStart(7)}   ${r.prefill_tok_s.toFixed(1).padStart(13)}   ${r.decode_tok_s.toFixed(2).padStart(12)}   ${(1000 / r.decode_tok_s).toFixed(2).padStart(15)}   ${r.decode_gb_s.toFixed(2).padStart(11)}\n`,
       );
     }
   } finally {
