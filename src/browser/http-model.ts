@@ -7,7 +7,7 @@ import type { TensorInfo } from '../formats/safetensors.js';
 import type { TensorStore } from '../formats/tensor-store.js';
 import { HttpFiles } from './http-fetch.js';
 import type { FetchFn } from './http-fetch.js';
-import { headerLength, parseSafetensorsHeader } from './safetensors-header.js';
+import { headerLength, parseSafetensorsHeader } from '../formats/safetensors-header.js';
 
 export interface LoadProgress {
   readonly loadedBytes: number;
@@ -88,8 +88,8 @@ async function shardNames(files: HttpFiles, base: string): Promise<string[]> {
 }
 
 async function openShard(files: HttpFiles, url: string): Promise<Shard> {
-  const len = headerLength(url, await files.range(url, 0, 8));
-  const tensors = parseSafetensorsHeader(url, await files.range(url, 8, 8 + len), null);
+  const len = headerLength(url, await files.range(url, 0, 8), null);
+  const { tensors } = parseSafetensorsHeader(url, await files.range(url, 8, 8 + len), null);
   const dataStart = 8 + len;
   let dataEnd = dataStart;
   for (const t of tensors.values()) dataEnd = Math.max(dataEnd, t.offset + t.byteLength);
