@@ -3,6 +3,7 @@
 // seconds and exits 0. A second Ctrl-C exits at once.
 import { parseArgs } from 'node:util';
 import { TesseraServer } from '../server/index.js';
+import { demoMounts, handleStatic } from '../browser/static-files.js';
 import type { ServerOptions } from '../server/index.js';
 import { UsageError } from './cli-error.js';
 import { ENGINE_FLAG_OPTIONS, ENGINE_FLAGS_USAGE, modelDirFlag, oneOf, parseBytesFlag, parseIntFlag, parseNumberFlag, textModelFlags } from './common.js';
@@ -58,6 +59,8 @@ export async function serveCommand(argv: string[]): Promise<void> {
     reasoningField: oneOf('reasoning-field', v['reasoning-field'], ['reasoning', 'reasoning_content'] as const, 'reasoning'),
     healthStuckMs: seconds('health-stuck-after', v['health-stuck-after']),
     maxBodyBytes: parseBytesFlag('max-body-size', v['max-body-size']),
+    // the browser demo (WebGPU in the page, the embedded model) at '/', when the bundle is built
+    staticFiles: (req, res) => handleStatic(demoMounts(), req, res),
   };
   const modelOptions = textModelFlags(v);
   const dir = modelDirFlag(v.model);

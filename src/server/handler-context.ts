@@ -1,5 +1,5 @@
 // What a route handler gets from the server, and small helpers the handlers share.
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Usage } from '../engine/index.js';
 import type { TextModel } from '../text/index.js';
 import { ApiError } from './api-error.js';
@@ -22,6 +22,8 @@ export interface ResolvedServerOptions {
   readonly reasoningField: 'reasoning' | 'reasoning_content';
   /** /health turns 503 when the engine has pending work but no step finished for this long */
   readonly healthStuckMs: number;
+  /** serves other GET/HEAD paths (the browser demo page); returns false when it has no such file */
+  readonly staticFiles: ((req: IncomingMessage, res: ServerResponse) => boolean) | null;
 }
 
 export interface HandlerContext {

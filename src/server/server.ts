@@ -30,6 +30,7 @@ export const DEFAULT_SERVER_OPTIONS: ResolvedServerOptions = Object.freeze({
   shutdownTimeoutMs: 30_000,
   reasoningField: 'reasoning',
   healthStuckMs: 120_000,
+  staticFiles: null,
 });
 
 type Handler = (ctx: HandlerContext, body: unknown) => Promise<void> | Record<string, unknown>;
@@ -139,6 +140,10 @@ export class TesseraServer {
       const path = (req.url ?? '/').split('?')[0]!.replace(/\/+$/, '') || '/';
       if (path.startsWith('/v1/') || path === '/v1') this.#keys.check(req);
       const route = this.#route(req.method ?? 'GET', path);
+      if (route.kind === 'none') {
+        if (!path.startsWith('/v1') && this.options.staticFiles?.(req, res)) return;
+        throw new ApiError(404, 'not_found_error', `no route for ${req.method} ${path}`, null, 'not_found');
+      }
       if (route.kind === 'static') return route.send(res);
       await this.#generate(req, res, route.handler, { arrival, requestId, headers });
     } catch (e) {
@@ -146,7 +151,7 @@ export class TesseraServer {
     }
   }
 
-  #route(method: string, path: string): { kind: 'static'; send: (res: ServerResponse) => void } | { kind: 'handler'; handler: Handler } {
+  #route(method: string, path: string): { kind: 'static'; send: (res: ServerResponse) => void } | { kind: 'handler'; handler: Handler } | { kind: 'none' } {
     const get = (send: (res: ServerResponse) => void) => {
       if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method, path, 'GET');
       return { kind: 'static' as const, send };
@@ -182,7 +187,7 @@ export class TesseraServer {
       const id = decodeURIComponent(path.slice('/v1/models/'.length));
       return get((res) => sendJson(res, 200, getModel(this.#ready(), this.#created, id)));
     }
-    throw new ApiError(404, 'not_found_error', `no route for ${method} ${path}`, null, 'not_found');
+    return { kind: 'none' };
   }
 
   #ready(): TextModel {
