@@ -40,6 +40,10 @@ export class CpuDevice implements Device {
     private readonly cc: CCompiler,
     threads?: number,
   ) {
+    // Idle OpenMP threads sleep instead of spinning (libgomp reads this when it loads, with the
+    // first kernel library): a spinning thread turns a core taken by another process into
+    // 10-50x slower decoding, while a wake-up costs microseconds per threaded kernel.
+    process.env['OMP_WAIT_POLICY'] ??= 'passive';
     const rt = koffi.load(compileShared(cc, 'tessera_runtime', RUNTIME_SOURCE));
     if (threads !== undefined) (rt.func('void tessera_set_threads(int)') as (n: number) => void)(threads);
     this.threads = (rt.func('int tessera_max_threads(void)') as () => number)();
