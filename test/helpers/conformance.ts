@@ -297,10 +297,18 @@ for (const d of DTYPES) {
   }
 }
 
+export interface SuiteOptions {
+  /** cases not run, each with the reason */
+  readonly skip?: Readonly<Record<string, string>>;
+  /** run only the cases whose names match (e.g. a backend variant that only changes some kernels) */
+  readonly only?: RegExp;
+}
+
 /** Registers the conformance suite for a backend factory. */
-export function runConformanceSuite(label: string, makeBackend: () => Backend, skip: Record<string, string> = {}): void {
+export function runConformanceSuite(label: string, makeBackend: () => Backend, options: SuiteOptions = {}): void {
   for (const [name, fn] of Object.entries(CASES)) {
-    const reason = skip[name];
+    if (options.only && !options.only.test(name)) continue;
+    const reason = options.skip?.[name];
     test(`${label} conformance: ${name}`, reason ? { skip: reason } : {}, async () => {
       const dir = mkdtempSync(join(tmpdir(), 'tessera-conf-'));
       const store = buildStore(dir);
