@@ -18,26 +18,20 @@ import type {
 } from '../backend.js';
 import type { Kernel } from '../../dsl/ir.js';
 import type { Device, DeviceBuffer, KernelArg } from './device.js';
-import { KKvCache, KQuant, KRouting, KSelection, KTensor, KWeight } from './kernel-types.js';
+import { KKvCache, KQuant, KRouting, KSelection, KTensor, KWeight, asK, asKW } from './kernel-types.js';
 import { KernelStep } from './kernel-step.js';
 import * as ew from '../../kernels/elementwise.js';
 import { actQuantKernel, hadamardQuantKernel } from '../../kernels/quant.js';
 import { linearKernel, linearName } from '../../kernels/linear.js';
 import type { LinearSpec } from '../../kernels/linear.js';
+import { tileFor } from './kernel-ops.js';
 import { gatherLatentKernel, writeIndexKernel, writeLatentKernel } from '../../kernels/kv-cache.js';
 import { indexerScoresKernel, topkKernel } from '../../kernels/indexer.js';
 import { absorbOutputKernel, absorbQueryKernel, attentionDecodeKernel, attentionPrefillKernel } from '../../kernels/attention.js';
-import { expertGemmKernel, expertGemmName, moeAlignKernel, moeCombineKernel, routeKernel, routeName } from '../../kernels/moe.js';
-import type { ExpertGemmSpec } from '../../kernels/moe.js';
+import { routeKernel, routeName } from '../../kernels/moe.js';
+import { runMoe } from './kernel-moe.js';
+import type { KernelOps } from './kernel-ops.js';
 
-export function asK(t: Tensor): KTensor {
-  if (!(t instanceof KTensor)) throw new Error('tensor does not belong to this backend');
-  return t;
-}
-export function asKW(w: Weight): KWeight {
-  if (!(w instanceof KWeight)) throw new Error(`weight ${w.name} does not belong to this backend`);
-  return w;
-}
 function asKStep(s: Step): KernelStep {
   if (!(s instanceof KernelStep)) throw new Error('step does not belong to this backend');
   return s;
@@ -47,16 +41,21 @@ function asKCache(c: KvCache): KKvCache {
   return c;
 }
 
-/** Pick a register tile for a product with `tokens` input rows. */
-function tileFor(tokens: number): { rows: number; tokens: number } {
-  return tokens >= 2 ? { rows: 4, tokens: 2 } : { rows: 4, tokens: 1 };
-}
 
 export class KernelBackend implements Backend {
   private readonly kernels = new Map<string, Kernel>();
   /** free device buffers by byte size, reused across steps */
   private readonly pool = new Map<number, DeviceBuffer[]>();
   private stepBuffers: DeviceBuffer[] = [];
+
+  /** What op implementations in other files (MoE) use of this backend. */
+  protected readonly ops: KernelOps = {
+    tensor: (rows, cols) => this.tensor(rows, cols),
+    scratch: (bytes) => this.scratch(bytes),
+    kernel: (key, build) => this.kernel(key, build),
+    run: (kernel, args) => this.run(kernel, args),
+    actQuant: (x, format) => this.actQuant(x, format),
+  };
 
   constructor(
     readonly name: string,
@@ -446,69 +445,7 @@ export class KernelBackend implements Backend {
   }
 
   moe(x: Tensor, routing: Routing, experts: readonly ExpertWeights[], mode: LinearMode, scaleFormat: 'ue8m0' | 'plain' = 'ue8m0'): Tensor {
-    const a = asK(x);
-    const r = routing as KRouting;
-    const first = asKW(experts[0]!.gate);
-    const dtype = first.dtype;
-    const m: LinearMode = dtype === 'F8_E4M3' ? mode : 'plain';
-    const [inner, hidden] = first.shape as [number, number];
-    const E = experts.length;
-    const pairs = r.rows * r.topk;
-    const counts = this.scratch(E * 4);
-    const offsets = this.scratch(E * 4);
-    const order = this.scratch(pairs * 4);
-    const active = this.scratch((E + 1) * 4);
-    this.run(this.kernel('moe_align', moeAlignKernel), { experts: r.experts, counts, offsets, order, active, pairs, num_experts: E });
-    const maxActive = Math.min(E, pairs);
-    const lists = this.expertLists(experts);
-    const tile = tileFor(Math.ceil(pairs / Math.min(E, pairs)));
-
-    const gu: ExpertGemmSpec = { dtype, mode: m, tile, stage: 'gate_up' };
-    const h = this.tensor(pairs, inner);
-    const guArgs: Record<string, KernelArg> = { w_gate: lists.gate, w_up: lists.up, counts, offsets, order, active, out: h.buf, num_experts: E, max_active: maxActive, topk: r.topk, n: inner, k: hidden };
-    this.bindInput(guArgs, a, m, scaleFormat);
-    if (dtype === 'F8_E4M3') Object.assign(guArgs, { s_gate: lists.sGate, s_up: lists.sUp });
-    this.run(this.kernel(expertGemmName(gu), () => expertGemmKernel(gu)), guArgs);
-
-    const dn: ExpertGemmSpec = { dtype, mode: m, tile, stage: 'down' };
-    const yPairs = this.tensor(pairs, hidden);
-    const dnArgs: Record<string, KernelArg> = { w_down: lists.down, counts, offsets, order, active, route_weights: r.weights, out: yPairs.buf, num_experts: E, max_active: maxActive, topk: r.topk, n: hidden, k: inner };
-    this.bindInput(dnArgs, h, m, scaleFormat);
-    if (dtype === 'F8_E4M3') dnArgs['s_down'] = lists.sDown;
-    this.run(this.kernel(expertGemmName(dn), () => expertGemmKernel(dn)), dnArgs);
-
-    const y = this.tensor(a.rows, hidden);
-    this.run(this.kernel('moe_combine', moeCombineKernel), { pairs: yPairs.buf, y: y.buf, rows: a.rows, cols: hidden, topk: r.topk });
-    return y;
-  }
-
-  private bindInput(args: Record<string, KernelArg>, x: KTensor, mode: LinearMode, scaleFormat: 'ue8m0' | 'plain'): void {
-    if (mode === 'fp8-act') {
-      const q = this.actQuant(x, scaleFormat);
-      args['x'] = q.values.buf;
-      args['x_scales'] = q.scales;
-    } else args['x'] = x.buf;
-  }
-
-  private readonly listCache = new WeakMap<readonly ExpertWeights[], Record<'gate' | 'up' | 'down' | 'sGate' | 'sUp' | 'sDown', DeviceBuffer[]>>();
-
-  /** The experts' buffers as lists (built once per layer; weights load on first use by the device). */
-  private expertLists(experts: readonly ExpertWeights[]): Record<'gate' | 'up' | 'down' | 'sGate' | 'sUp' | 'sDown', DeviceBuffer[]> {
-    let l = this.listCache.get(experts);
-    if (!l) {
-      const ws = experts.map((e) => ({ gate: asKW(e.gate), up: asKW(e.up), down: asKW(e.down) }));
-      const fp8 = ws[0]!.gate.dtype === 'F8_E4M3';
-      l = {
-        gate: ws.map((e) => e.gate.buf),
-        up: ws.map((e) => e.up.buf),
-        down: ws.map((e) => e.down.buf),
-        sGate: fp8 ? ws.map((e) => e.gate.scales) : [],
-        sUp: fp8 ? ws.map((e) => e.up.scales) : [],
-        sDown: fp8 ? ws.map((e) => e.down.scales) : [],
-      };
-      this.listCache.set(experts, l);
-    }
-    return l;
+    return runMoe(this.ops, asK(x), routing as KRouting, experts, mode, scaleFormat);
   }
 
   // ---- output ----------------------------------------------------------------------------------

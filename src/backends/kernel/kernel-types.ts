@@ -122,3 +122,12 @@ export class KKvCache implements KvCache {
     this.bytesPerToken = spec.layers * (latentBytes + scaleBytes + 4 * spec.ropeDim + (spec.indexDim > 0 ? spec.indexDim + 4 : 0));
   }
 }
+
+export function asK(t: Tensor): KTensor {
+  if (!(t instanceof KTensor)) throw new Error('tensor does not belong to this backend');
+  return t;
+}
+export function asKW(w: Weight): KWeight {
+  if (!(w instanceof KWeight)) throw new Error(`weight ${w.name} does not belong to this backend`);
+  return w;
+}

@@ -3,7 +3,8 @@
 // vocabulary) are bound as row blocks, one launch per block.
 import type { LinearMode, Step, Tensor, Weight } from '../backend.js';
 import type { KernelArg } from '../kernel/device.js';
-import { KernelBackend, asK, asKW } from '../kernel/kernel-backend.js';
+import { KernelBackend } from '../kernel/kernel-backend.js';
+import { asK, asKW } from '../kernel/kernel-types.js';
 import type { KernelStep } from '../kernel/kernel-step.js';
 import type { KWeight } from '../kernel/kernel-types.js';
 import { LANE_ROWS, linearLanesKernel, linearLanesName } from '../../kernels/linear-lanes.js';
