@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { openHfDirectory } from '../formats/hf-directory.js';
 import { loadModel } from '../models/registry.js';
+import type { CausalLM } from '../models/model.js';
 import { SingleSequence } from '../engine/single-sequence.js';
 import { loadTokenizer } from '../tokenizer/index.js';
 import { UsageError } from './cli-error.js';
@@ -28,8 +29,6 @@ export interface PerplexityResult {
   readonly nll: number;
   readonly windows: number;
   readonly scoredTokens: number;
-  readonly fileTokens: number;
-  readonly context: number;
   readonly windowPpl: readonly number[];
 }
 
@@ -79,45 +78,58 @@ export async function perplexityCommand(argv: string[], out: (s: string) => void
   const denseAttention = values['dense-attention'] ?? false;
 
   const dir = openHfDirectory(modelDir);
-  const { tokenizer } = await loadTokenizer(modelDir);
-  const backend = await backendFromFlags(device, threads);
-  const model = loadModel(dir, backend, { fp8Activations: 'quant', denseAttention });
   try {
-    const { vocabSize, maxPositionEmbeddings } = model.info;
-    const context = requestedContext ?? maxPositionEmbeddings;
-    if (context > maxPositionEmbeddings) throw new UsageError(`--context ${context} exceeds the model's context (${maxPositionEmbeddings})`);
-    const bos = tokenizer.bosId ?? model.info.bosTokenId;
-    if (bos === undefined || bos === null) throw new Error(`${modelDir}: neither tokenizer_config.json nor config.json names a BOS token`);
-    const ids = tokenizer.encode(text, { addSpecialTokens: false });
-    const bad = ids.find((id) => id >= vocabSize);
-    if (bad !== undefined) throw new Error(`token id ${bad} is outside the model's vocabulary (${vocabSize}); tokenizer and model disagree`);
-    const windows = perplexityWindows(ids, context, bos).slice(0, chunks);
-    if (windows.length === 0) throw new Error(`${file} has ${ids.length} tokens; one window of --context ${context} needs ${context - 1}`);
+    const { tokenizer } = await loadTokenizer(modelDir);
+    const model = loadModel(dir, await backendFromFlags(device, threads), { fp8Activations: 'quant', denseAttention });
+    try {
+      const context = requestedContext ?? model.info.maxPositionEmbeddings;
+      if (context > model.info.maxPositionEmbeddings) throw new UsageError(`--context ${context} exceeds the model's context (${model.info.maxPositionEmbeddings})`);
+      const bos = tokenizer.bosId ?? model.info.bosTokenId;
+      if (bos === undefined || bos === null) throw new Error(`${modelDir}: neither tokenizer_config.json nor config.json names a BOS token`);
+      const ids = tokenizer.encode(text, { addSpecialTokens: false });
+      const bad = ids.find((id) => id >= model.info.vocabSize);
+      if (bad !== undefined) throw new Error(`token id ${bad} is outside the model's vocabulary (${model.info.vocabSize}); tokenizer and model disagree`);
+      const windows = perplexityWindows(ids, context, bos).slice(0, chunks);
+      if (windows.length === 0) throw new Error(`${file} has ${ids.length} tokens; one window of --context ${context} needs ${context - 1}`);
 
-    const started = performance.now();
-    let nll = 0;
-    let count = 0;
-    const windowPpl: number[] = [];
-    for (const [w, window] of windows.entries()) {
-      const seq = new SingleSequence(model, { maxTokens: context });
-      const r = windowNll(await seq.prefill(window), window, vocabSize);
-      nll += r.nll;
-      count += r.count;
-      windowPpl.push(Math.exp(r.nll / r.count));
-      const secs = (performance.now() - started) / 1000;
-      process.stderr.write(`[${w + 1}/${windows.length}] window ${windowPpl[w]!.toFixed(4)}, running ${Math.exp(nll / count).toFixed(4)} (${(((w + 1) * context) / secs).toFixed(0)} tokens/s)\n`);
-    }
-    const result: PerplexityResult = { ppl: Math.exp(nll / count), nll: nll / count, windows: windows.length, scoredTokens: count, fileTokens: ids.length, context, windowPpl };
-    const seconds = (performance.now() - started) / 1000;
-    if (values.json) {
-      out(JSON.stringify({ model: modelDir, file, device: backend.name, denseAttention, ...result, seconds }) + '\n');
-    } else {
-      out(`perplexity ${result.ppl.toFixed(4)} over ${count} tokens (${windows.length} windows of ${context}, second halves scored; ${denseAttention ? 'dense' : 'model'} attention; ${seconds.toFixed(1)} s)\n`);
+      const started = performance.now();
+      const result = await scoreWindows(model, windows, (w, windowPpl, running) => {
+        const rate = ((w + 1) * context) / ((performance.now() - started) / 1000);
+        process.stderr.write(`[${w + 1}/${windows.length}] window ${windowPpl.toFixed(4)}, running ${running.toFixed(4)} (${rate.toFixed(0)} tokens/s)\n`);
+      });
+      const seconds = (performance.now() - started) / 1000;
+      if (values.json) {
+        out(JSON.stringify({ model: modelDir, file, device: model.backend.name, denseAttention, ...result, fileTokens: ids.length, context, seconds }) + '\n');
+      } else {
+        const attention = denseAttention ? 'dense attention' : 'attention as configured';
+        out(`perplexity ${result.ppl.toFixed(4)} over ${result.scoredTokens} tokens (${windows.length} windows of ${context}, second halves scored; ${attention}; ${seconds.toFixed(1)} s)\n`);
+      }
+    } finally {
+      model.dispose();
     }
   } finally {
-    model.dispose();
     dir.tensors.close();
   }
+}
+
+/** Prefills every window in a fresh sequence and pools the NLL of the scored targets. */
+export async function scoreWindows(
+  model: CausalLM,
+  windows: readonly (readonly number[])[],
+  progress?: (window: number, windowPpl: number, runningPpl: number) => void,
+): Promise<PerplexityResult> {
+  let nll = 0;
+  let count = 0;
+  const windowPpl: number[] = [];
+  for (const [w, window] of windows.entries()) {
+    const seq = new SingleSequence(model, { maxTokens: window.length });
+    const r = windowNll(await seq.prefill(window), window, model.info.vocabSize);
+    nll += r.nll;
+    count += r.count;
+    windowPpl.push(Math.exp(r.nll / r.count));
+    progress?.(w, windowPpl[w]!, Math.exp(nll / count));
+  }
+  return { ppl: Math.exp(nll / count), nll: nll / count, windows: windows.length, scoredTokens: count, windowPpl };
 }
 
 function readText(file: string): string {
