@@ -185,6 +185,8 @@ export interface Backend {
   /** The listed rows of x [T, C] -> [R, C] */
   gatherRows(x: Tensor, rows: Int32Array): Tensor;
   read(x: Tensor): Promise<Float32Array>;
+  /** Index of the largest value of each row (first on ties): greedy tokens without reading the logits back. */
+  argmax(x: Tensor): Promise<Int32Array>;
   readSelection(sel: Selection): Promise<Int32Array>;
   readQuant(q: QuantTensor): Promise<{ values: Float32Array; scales: Float32Array }>;
   readRouting(r: Routing): Promise<{ experts: Int32Array; weights: Float32Array }>;

@@ -16,7 +16,7 @@ const DTYPES: WeightDType[] = ['F32', 'F16', 'BF16', 'F8_E4M3'];
 const modes = (d: WeightDType): LinearMode[] => (d === 'F8_E4M3' ? ['plain', 'fp8-act'] : ['plain']);
 
 export function kernelCatalog(): Kernel[] {
-  const k: Kernel[] = [ew.addKernel(), ew.siluMulKernel(), ew.copyKernel(), ew.narrowKernel(), ew.gatherRowsKernel(), ew.ropeKernel('interleaved'), ew.ropeKernel('half')];
+  const k: Kernel[] = [ew.addKernel(), ew.siluMulKernel(), ew.copyKernel(), ew.narrowKernel(), ew.gatherRowsKernel(), ew.ropeKernel('interleaved'), ew.ropeKernel('half'), ew.argmaxKernel()];
   for (const d of DTYPES) k.push(ew.embedKernel(d), ew.embedKernel(d, true));
   for (const d of ['F32', 'BF16'] as const) k.push(ew.rmsNormKernel(d), ew.layerNormKernel(d));
   k.push(actQuantKernel('ue8m0', false), actQuantKernel('plain', false), actQuantKernel('ue8m0', true), hadamardQuantKernel());

@@ -1,5 +1,5 @@
 // Elementwise and data-movement kernels.
-import { KernelBuilder, f32, math } from '../dsl/builder.js';
+import { KernelBuilder, f32, math, select } from '../dsl/builder.js';
 import type { Kernel } from '../dsl/ir.js';
 import type { WeightDType } from '../backends/backend.js';
 import { decodeWeight, weightElem } from './weight-decode.js';
@@ -200,5 +200,25 @@ export function ropeKernel(layout: 'interleaved' | 'half'): Kernel {
     y.set(ia, x0.mul(c).sub(x1.mul(s)));
     y.set(ib, x0.mul(s).add(x1.mul(c)));
   });
+  return k.build();
+}
+
+/**
+ * Index of the largest value of each row (the first on ties), as greedy decoding picks it: a max
+ * reduction, then the smallest index holding that max.
+ */
+export function argmaxKernel(): Kernel {
+  const k = new KernelBuilder('argmax', 256);
+  const x = k.buf('x', 'f32');
+  const out = k.buf('out', 'i32', true);
+  const rows = k.scalar('rows');
+  const cols = k.scalar('cols');
+  k.programs(rows);
+  k.work(rows, cols);
+  const base = k.let(k.pid.mul(cols), 'base');
+  const [m] = k.reduce('max', cols, (i) => [x.at(base.add(i))]);
+  // min over indices holding the max (as a float: the reductions are f32/i32 sums and f32 max)
+  const [neg] = k.reduce('max', cols, (i) => [select(x.at(base.add(i)).eq(m!), i.f32().neg(), f32(-Infinity))]);
+  out.set(k.pid, neg!.neg().i32());
   return k.build();
 }

@@ -197,6 +197,15 @@ CASES['add, silu·mul, narrow, rows, concat, gather'] = async (c) => {
   }
 };
 
+CASES['argmax (first index on ties)'] = async (c) => {
+  const x = randomValues(26, 5 * 1000, 1);
+  x[2 * 1000 + 17] = 9;
+  x[2 * 1000 + 400] = 9; // a tie: the first index wins
+  const [a, b] = await both(c, (s) => s.b.fromHost(x, 5, 1000), (s, t) => s.b.argmax(t));
+  assert.deepEqual(Array.from(b), Array.from(a));
+  assert.equal(a[2], 17);
+};
+
 for (const layout of ['interleaved', 'half'] as const) {
   CASES[`rope ${layout}`] = async (c) => {
     const x = randomValues(14, 6 * 3 * 24, 1);

@@ -454,6 +454,13 @@ export class KernelBackend implements Backend {
     return new Float32Array(await this.device.download(a.buf, a.rows * a.cols * 4));
   }
 
+  async argmax(x: Tensor): Promise<Int32Array> {
+    const a = asK(x);
+    const out = this.scratch(a.rows * 4);
+    this.run(this.kernel('argmax', ew.argmaxKernel), { x: a.buf, out, rows: a.rows, cols: a.cols });
+    return new Int32Array(await this.device.download(out, a.rows * 4));
+  }
+
   async readSelection(sel: Selection): Promise<Int32Array> {
     const s = sel as KSelection;
     return new Int32Array(await this.device.download(s.buf, s.shape[0] * s.shape[1] * 4));

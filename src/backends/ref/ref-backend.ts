@@ -411,6 +411,17 @@ export class RefBackend implements Backend {
     return asRef(x).data.slice();
   }
 
+  async argmax(x: Tensor): Promise<Int32Array> {
+    const a = asRef(x);
+    const out = new Int32Array(a.rows);
+    for (let r = 0; r < a.rows; r++) {
+      let best = 0;
+      for (let c = 1; c < a.cols; c++) if (a.data[r * a.cols + c]! > a.data[r * a.cols + best]!) best = c;
+      out[r] = best;
+    }
+    return out;
+  }
+
   async readSelection(sel: Selection): Promise<Int32Array> {
     return (sel as RefSelection).indices.slice();
   }
