@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../test/helpers/cli.js';
@@ -25,7 +25,6 @@ interface CliResult {
 }
 
 const evalPath = join(DEFAULT_MODEL_DIR, 'eval.json');
-const noModel = existsSync(evalPath) ? false : 'models/tessera-tiny is not committed yet';
 
 function trainingCheck(file: string, context: number, attention: 'sparse' | 'dense'): TrainingCheck {
   const checks = (JSON.parse(readFileSync(evalPath, 'utf8')) as { checks: TrainingCheck[] }).checks;
@@ -64,7 +63,7 @@ describe('perplexity protocol', () => {
 // The embedded model's held-out perplexity in Tessera equals the training script's evaluation of
 // the exported files (tools/train/ppl.py, same protocol) within 1% on every backend. The js
 // device is slow, so it gets the short-context check (2 windows of 128, still top-64 sparse).
-describe('tessera perplexity on the embedded model', { skip: noModel }, () => {
+describe('tessera perplexity on the embedded model', () => {
   const cases: Array<[string, string, number, 'sparse' | 'dense']> = [
     ['ref', 'heldout-short.txt', 512, 'sparse'],
     ['cpu', 'heldout-short.txt', 512, 'sparse'],
@@ -74,8 +73,7 @@ describe('tessera perplexity on the embedded model', { skip: noModel }, () => {
   const seen = new Map<string, number>();
   for (const [device, file, context, attention] of cases) {
     it(`${device}: ${file}, context ${context}, ${attention} attention, within 1% of training`, () => {
-      const want = noModel ? null : trainingCheck(file, context, attention);
-      if (!want) return;
+      const want = trainingCheck(file, context, attention);
       const got = perplexity(device, want);
       assert.equal(got.scoredTokens, want.scored_tokens, 'tokenization or windowing differs from tools/train/ppl.py');
       const rel = Math.abs(got.ppl - want.ppl) / want.ppl;

@@ -2,12 +2,10 @@
 // the real DeepSeek tokenizer (output is gibberish; the mechanics are exact).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { RefBackend } from '../backends/ref/ref-backend.js';
 import { normalizeSamplingParams } from '../engine/index.js';
 import { openHfDirectory } from '../formats/hf-directory.js';
-import { DEFAULT_MODEL_DIR } from '../models/default-model.js';
 import { loadModel } from '../models/registry.js';
 import { createTextModel, loadTextTokenizer } from '../text/index.js';
 import type { TextModel } from '../text/index.js';
@@ -88,7 +86,7 @@ describe('tessera run', () => {
     for (const r of [missing, noTokenizer, long, flag, value]) assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
   });
 
-  it('without --model announces and uses the embedded model', { skip: existsSync(join(DEFAULT_MODEL_DIR, 'model.safetensors')) ? false : 'models/tessera-tiny is not committed yet' }, () => {
+  it('without --model announces and uses the embedded model', () => {
     const r = runCli(['run', '--prompt', 'Once upon a time', '--max-tokens', '24', '--temperature', '0']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /no --model given; using the embedded model/);

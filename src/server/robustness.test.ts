@@ -134,7 +134,7 @@ function hostileCases(): Case[] {
   cases.push({ name: 'GET chat', method: 'GET', path: '/v1/chat/completions', status: 405 });
   cases.push({ name: 'DELETE completions', method: 'DELETE', path: '/v1/completions', status: 405 });
   cases.push({ name: 'PUT health', method: 'PUT', path: '/health', status: 405 });
-  cases.push({ name: 'root', method: 'GET', path: '/', status: 404 });
+  cases.push({ name: 'unknown page', method: 'GET', path: '/no-such-page.html', status: 404 });
   cases.push({ name: 'path traversal', method: 'GET', path: '/../../etc/passwd', status: 404 });
   return cases;
 }
