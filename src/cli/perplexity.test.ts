@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../test/helpers/cli.js';
+import { openWebGpu } from '../../test/helpers/webgpu.js';
 import { DEFAULT_MODEL_DIR } from '../models/default-model.js';
 import { perplexityWindows, windowNll } from './perplexity.js';
 
@@ -62,13 +63,19 @@ describe('perplexity protocol', () => {
 
 // The embedded model's held-out perplexity in Tessera equals the training script's evaluation of
 // the exported files (tools/train/ppl.py, same protocol) within 1% on every backend. The js
-// device is slow, so it gets the short-context check (2 windows of 128, still top-64 sparse).
+// and webgpu (lavapipe) devices are slow, so they get the short-context check (2 windows of 128,
+// still top-64 sparse). webgpu runs where an adapter exists, and must where CI requires it.
+const gpu = await openWebGpu();
+gpu?.close();
+const webgpu = gpu !== null || Boolean(process.env['TESSERA_REQUIRE_WEBGPU']);
+
 describe('tessera perplexity on the embedded model', () => {
   const cases: Array<[string, string, number, 'sparse' | 'dense']> = [
     ['ref', 'heldout-short.txt', 512, 'sparse'],
     ['cpu', 'heldout-short.txt', 512, 'sparse'],
     ['cpu', 'heldout-short.txt', 512, 'dense'],
     ['js', 'heldout-short.txt', 128, 'sparse'],
+    ...(webgpu ? [['webgpu', 'heldout-short.txt', 128, 'sparse'] as [string, string, number, 'sparse']] : []),
   ];
   const seen = new Map<string, number>();
   for (const [device, file, context, attention] of cases) {

@@ -170,6 +170,10 @@ export class KernelBuilder {
     this.emit({ k: 'let', name, t: val.t, init: val.e, mutable: false });
     return new Val({ k: 'var', t: val.t, name });
   }
+  /** Hint that ref[idx] (a list: ref[which][idx]) is read soon (see the IR's 'prefetch'). */
+  prefetch(ref: BufRef | ListRef, idx: Operand, which?: Operand): void {
+    this.emit({ k: 'prefetch', buf: ref.name, which: which === undefined ? null : lift(which, 'i32').e, idx: lift(idx, 'i32').e });
+  }
   /** A mutable variable. */
   var(v: Operand, base = 'm'): VarRef {
     const val = lift(v, 'f32');

@@ -60,6 +60,10 @@ export function forEachExpr(body: readonly Stmt[], fn: (e: Expr) => void): void 
         visit(s.n);
         forEachExpr(s.body, fn);
         break;
+      case 'prefetch':
+        if (s.which) visit(s.which);
+        visit(s.idx);
+        break;
       case 'reduce':
         visit(s.n);
         forEachExpr(s.body, fn);

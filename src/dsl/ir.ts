@@ -46,6 +46,11 @@ export type Stmt =
   | { readonly k: 'store'; readonly buf: string; readonly idx: Expr; readonly value: Expr }
   | { readonly k: 'for'; readonly v: string; readonly from: Expr; readonly to: Expr; readonly body: readonly Stmt[] }
   | { readonly k: 'if'; readonly c: Expr; readonly then: readonly Stmt[]; readonly else: readonly Stmt[] }
+  /**
+   * A hint that buf[idx] (a list: buf[which][idx]) is read soon. Native CPU code issues a cache
+   * prefetch; other targets drop it. The address is never dereferenced, so it may lie past the end.
+   */
+  | { readonly k: 'prefetch'; readonly buf: string; readonly which: Expr | null; readonly idx: Expr }
   /** Elementwise loop over [0, n), spread over lanes; no nested parallel/reduce. */
   | { readonly k: 'parallel'; readonly v: string; readonly n: Expr; readonly body: readonly Stmt[] }
   /**

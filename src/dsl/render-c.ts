@@ -86,10 +86,16 @@ export class CRenderer extends CpuRenderer {
     return [
       ...vector,
       this.line(depth, `for (; ${s.v} < ${s.v}_n; ${s.v}++) {`),
-      ...this.block(s.body, depth + 1),
+      ...this.block(s.body.filter((b) => b.k !== 'prefetch'), depth + 1),
       ...s.accs.map((a, j) => this.line(depth + 1, this.accumulate(s.op, types[j]!, a, this.expr(s.values[j]!)))),
       this.line(depth, '}'),
     ];
+  }
+
+  /** Read, no temporal locality: weights stream through once per step. */
+  protected override prefetch(s: Extract<Stmt, { k: 'prefetch' }>): string[] {
+    const at = s.which ? `${s.buf}[${this.expr(s.which)}]` : s.buf;
+    return [`__builtin_prefetch(&${at}[${this.expr(s.idx)}], 0, 0);`];
   }
 
   private elemOf(buf: string): string {

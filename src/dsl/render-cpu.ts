@@ -29,6 +29,8 @@ export abstract class CpuRenderer extends Renderer {
         if (s.else.length) out.push(L('} else {'), ...this.block(s.else, depth + 1));
         return [...out, L('}')];
       }
+      case 'prefetch':
+        return this.prefetch(s).map(L);
       case 'parallel': {
         const simple = s.body.every((b) => b.k !== 'for' && b.k !== 'if' && b.k !== 'reduce');
         const pragma = simple ? this.simdPragma(null) : null;
@@ -52,6 +54,11 @@ export abstract class CpuRenderer extends Renderer {
         ];
       }
     }
+  }
+
+  /** A cache prefetch for the hint, or nothing where the target has none. */
+  protected prefetch(_s: Extract<Stmt, { k: 'prefetch' }>): string[] {
+    return [];
   }
 
   protected storeTarget(buf: string, idx: string): string {

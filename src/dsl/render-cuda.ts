@@ -131,6 +131,8 @@ export class CudaRenderer extends Renderer {
         if (s.else.length) out.push(L('} else {'), ...s.else.flatMap((b) => this.programStmt(b, depth + 1)));
         return [...out, L('}')];
       }
+      case 'prefetch':
+        return []; // a CPU cache hint
       case 'parallel':
         return [
           L(`for (int ${s.v} = lid; ${s.v} < ${this.expr(s.n)}; ${s.v} += ${this.kernel.threads}) {`),
@@ -195,6 +197,8 @@ export class CudaRenderer extends Renderer {
         if (s.else.length) out.push(L('} else {'), ...s.else.flatMap((b) => this.laneStmt(b, depth + 1)));
         return [...out, L('}')];
       }
+      case 'prefetch':
+        return []; // a CPU cache hint
       case 'parallel':
         throw new Error(`kernel ${this.kernel.name}: parallel inside parallel`);
       case 'reduce': {

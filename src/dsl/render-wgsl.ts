@@ -286,6 +286,8 @@ export class WgslRenderer extends Renderer {
         if (s.else.length) out.push(L('} else {'), ...s.else.flatMap((b) => this.programStmt(b, depth + 1)));
         return [...out, L('}')];
       }
+      case 'prefetch':
+        return []; // a CPU cache hint
       case 'parallel': {
         const n = this.broadcast(s.n, depth);
         return [
@@ -357,6 +359,8 @@ export class WgslRenderer extends Renderer {
         if (s.else.length) out.push(L('} else {'), ...s.else.flatMap((b) => this.laneStmt(b, depth + 1)));
         return [...out, L('}')];
       }
+      case 'prefetch':
+        return []; // a CPU cache hint
       case 'parallel':
         throw new Error(`kernel ${this.kernel.name}: parallel inside parallel`);
       case 'reduce': {

@@ -81,8 +81,8 @@ export function vectorizeReduce(s: Extract<Stmt, { k: 'reduce' }>, sp: ScalarSpe
   const v = s.v;
   const vectorLets = new Set<string>();
   const dependsOnIndex = (e: Expr) => someExpr(e, (x) => x.k === 'var' && (x.name === v || vectorLets.has(x.name)));
-  // every statement in the body must be a let (the builder only emits lets there)
-  for (const st of s.body) if (st.k !== 'let') return null;
+  // every statement in the body must be a let or a prefetch hint
+  for (const st of s.body) if (st.k !== 'let' && st.k !== 'prefetch') return null;
   if (s.values.some((x) => x.t !== 'f32' && x.t !== 'i32')) return null;
   if (s.op === 'max' && s.values.some((x) => x.t !== 'f32')) return null;
 
@@ -163,6 +163,14 @@ export function vectorizeReduce(s: Extract<Stmt, { k: 'reduce' }>, sp: ScalarSpe
 
   const body: string[] = [];
   for (const st of s.body) {
+    if (st.k === 'prefetch') {
+      // once per vector step, at the step's first index (scalar addresses only)
+      const addr = [st.which, st.idx].filter((e): e is Expr => e !== null);
+      if (addr.some((e) => someExpr(e, (x) => x.k === 'var' && vectorLets.has(x.name)))) return null;
+      const at = st.which ? `${st.buf}[${sp.expr(st.which)}]` : st.buf;
+      body.push(indent(depth + 1, `__builtin_prefetch(&${at}[${sp.expr(st.idx)}], 0, 0);`));
+      continue;
+    }
     if (st.k !== 'let') return null;
     if (!dependsOnIndex(st.init)) {
       body.push(indent(depth + 1, `const ${st.t === 'f32' ? 'float' : st.t === 'u32' ? 'uint32_t' : 'int32_t'} ${st.name} = ${sp.expr(st.init)};`));

@@ -33,21 +33,27 @@ export interface TileOperands {
   readonly w: (idx: Val) => Val;
   /** block scale of weight row n, column block kb (FP8) */
   readonly wScale: ((n: Val, kb: Val) => Val) | null;
+  /** prefetch hint for a weight element index (as `w` takes) */
+  readonly prefetch: (idx: Val) => void;
   readonly K: Val;
 }
 
 /**
  * Accumulate the tile: result[j][i] = Σ_k x[xRow_j, k] · W[wRow_i, k] (with FP8 block scales).
- * xRows/wRows are already clamped into range.
+ * xRows/wRows are already clamped into range. The weight rows of a tile are contiguous and so are
+ * consecutive tiles: while a tile streams through, the next one (rows + R) is prefetched at the
+ * same pace, so the memory stream never waits for the hardware prefetcher to find short rows.
  */
 export function tileProduct(k: KernelBuilder, spec: LinearSpec, op: TileOperands, xRows: Val[], wRows: Val[]): Val[][] {
   const xb = xRows.map((r) => k.let(r.mul(op.K), 'xb'));
   const wb = wRows.map((r) => k.let(r.mul(op.K), 'wb'));
   const pairs = (fn: (j: number, i: number) => Val) => xRows.flatMap((_, j) => wRows.map((_, i) => fn(j, i)));
   const unflatten = (flat: Val[]) => xRows.map((_, j) => wRows.map((_, i) => flat[j * wRows.length + i]!));
+  const nextTile = k.let(wb[0]!.add(op.K.mul(wRows.length)), 'next');
 
   if (spec.dtype !== 'F8_E4M3') {
     const acc = k.reduce('sum', op.K, (kk) => {
+      op.prefetch(nextTile.add(kk.mul(wRows.length)));
       const xv = xb.map((b) => k.let(op.x.at(b.add(kk)), 'xv'));
       const wv = wb.map((b) => k.let(decodeWeight(spec.dtype, op.w(b.add(kk))), 'wv'));
       return pairs((j, i) => xv[j]!.mul(wv[i]!));
@@ -61,6 +67,7 @@ export function tileProduct(k: KernelBuilder, spec: LinearSpec, op: TileOperands
   k.for(0, blocks, (kb) => {
     const k0 = k.let(kb.mul(128), 'k0');
     const part = k.reduce('sum', op.K.sub(k0).min(128), (kk) => {
+      op.prefetch(nextTile.add(k0.add(kk).mul(wRows.length)));
       const xv = xb.map((b) => k.let(op.x.at(b.add(k0).add(kk)), 'xv'));
       const wv = wb.map((b) => k.let(decodeWeight('F8_E4M3', op.w(b.add(k0).add(kk))), 'wv'));
       return pairs((j, i) => xv[j]!.mul(wv[i]!));
@@ -103,7 +110,7 @@ export function linearKernel(spec: LinearSpec): Kernel {
   const acc = tileProduct(
     k,
     spec,
-    { x, xScales, w: (idx) => w.at(idx), wScale: wScales ? (n, kb) => wScales.at(n.div(128).mul(kBlocks).add(kb)) : null, K },
+    { x, xScales, w: (idx) => w.at(idx), prefetch: (idx) => k.prefetch(w, idx), wScale: wScales ? (n, kb) => wScales.at(n.div(128).mul(kBlocks).add(kb)) : null, K },
     xRows,
     wRows,
   );

@@ -154,7 +154,9 @@ export function expertGemmName(s: ExpertGemmSpec): string {
  */
 export function expertGemmKernel(s: ExpertGemmSpec): Kernel {
   const { rows: R, tokens: TT } = s.tile;
-  const k = new KernelBuilder(expertGemmName(s), 64, 'dynamic');
+  // One pair per expert (decode) is balanced work: contiguous static chunks keep each thread's
+  // weight stream sequential (and its prefetches its own). Larger tiles mean uneven experts.
+  const k = new KernelBuilder(expertGemmName(s), 64, TT === 1 ? 'static' : 'dynamic');
   const x = k.buf('x', 'f32');
   const xScales = s.mode === 'fp8-act' ? k.buf('x_scales', 'f32') : null;
   const lists = (s.stage === 'gate_up' ? ['w_gate', 'w_up'] : ['w_down']).map((n) => k.list(n, weightElem(s.dtype)));
@@ -188,7 +190,7 @@ export function expertGemmKernel(s: ExpertGemmSpec): Kernel {
       tileProduct(
         k,
         s,
-        { x, xScales, w: (idx) => list.at(e, idx), wScale: scaleLists ? (n, kb) => scaleLists[li]!.at(e, n.div(128).mul(kBlocks).add(kb)) : null, K },
+        { x, xScales, w: (idx) => list.at(e, idx), prefetch: (idx) => k.prefetch(list, idx, e), wScale: scaleLists ? (n, kb) => scaleLists[li]!.at(e, n.div(128).mul(kBlocks).add(kb)) : null, K },
         xRows,
         wRows,
       ),
