@@ -149,7 +149,9 @@ export function expertGemmName(s: ExpertGemmSpec): string {
 /**
  * Programs: min(E, pairs) x ceil(N / rows), over the active experts only. Program (a, rb) walks the
  * pairs routed to the a-th active expert in tiles of `tokens` and computes `rows` output columns for
- * each, so each chosen expert's weights are read once per step.
+ * each, so each chosen expert's weights are read once per step. The lists hold experts
+ * [e_lo, e_hi) (all of them, or one group where a device limits a list's size); programs whose
+ * expert lies outside do nothing.
  * gate_up: x [T, K] (row = pair / topk), out h [pairs, N]; down: x = h [pairs, K], out y [pairs, N].
  */
 export function expertGemmKernel(s: ExpertGemmSpec): Kernel {
@@ -168,6 +170,8 @@ export function expertGemmKernel(s: ExpertGemmSpec): Kernel {
   const routeWeights = s.stage === 'down' ? k.buf('route_weights', 'f32') : null;
   const out = k.buf('out', 'f32', true);
   const numExperts = k.scalar('num_experts');
+  const eLo = k.scalar('e_lo');
+  const eHi = k.scalar('e_hi');
   const topk = k.scalar('topk');
   const N = k.scalar('n');
   const K = k.scalar('k');
@@ -177,8 +181,10 @@ export function expertGemmKernel(s: ExpertGemmSpec): Kernel {
   k.work(maxActive, N, K, i32(TT));
   const slot = k.let(k.pid.div(rblocks), 'slot');
   const n0 = k.let(k.pid.sub(slot.mul(rblocks)).mul(R), 'n0');
-  const live = k.let(slot.lt(active.at(numExperts)), 'live');
-  const e = k.let(select(live, active.at(slot.min(numExperts.sub(1))), i32(0)), 'e');
+  const chosen = k.let(select(slot.lt(active.at(numExperts)), active.at(slot.min(numExperts.sub(1))), i32(-1)), 'chosen');
+  const live = k.let(chosen.ge(eLo).and(chosen.lt(eHi)), 'live');
+  const e = k.let(select(live, chosen, eLo), 'e');
+  const item = k.let(e.sub(eLo), 'item');
   const cnt = k.let(select(live, counts.at(e), i32(0)), 'cnt');
   const off = k.let(offsets.at(e), 'off');
   const kBlocks = K.add(127).div(128);
@@ -190,7 +196,7 @@ export function expertGemmKernel(s: ExpertGemmSpec): Kernel {
       tileProduct(
         k,
         s,
-        { x, xScales, w: (idx) => list.at(e, idx), prefetch: (idx) => k.prefetch(list, idx, e), wScale: scaleLists ? (n, kb) => scaleLists[li]!.at(e, n.div(128).mul(kBlocks).add(kb)) : null, K },
+        { x, xScales, w: (idx) => list.at(item, idx), prefetch: (idx) => k.prefetch(list, idx, item), wScale: scaleLists ? (n, kb) => scaleLists[li]!.at(item, n.div(128).mul(kBlocks).add(kb)) : null, K },
         xRows,
         wRows,
       ),

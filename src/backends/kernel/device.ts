@@ -12,6 +12,11 @@ export type KernelArg = DeviceBuffer | number | readonly DeviceBuffer[];
 
 export interface Device {
   readonly name: string;
+  /**
+   * The most bytes one buffer-list argument may take with its items back to back (each rounded up
+   * to 4 bytes), where the device binds a list as one buffer (WebGPU); absent: no limit.
+   */
+  readonly maxListBytes?: number;
   /** A buffer of at least `bytes` bytes; contents undefined. */
   alloc(bytes: number): DeviceBuffer;
   release(buf: DeviceBuffer): void;

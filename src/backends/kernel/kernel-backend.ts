@@ -55,6 +55,7 @@ export class KernelBackend implements Backend {
     kernel: (key, build) => this.kernel(key, build),
     run: (kernel, args) => this.run(kernel, args),
     actQuant: (x, format) => this.actQuant(x, format),
+    maxListBytes: () => this.device.maxListBytes ?? Infinity,
   };
 
   constructor(

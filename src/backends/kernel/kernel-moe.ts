@@ -22,22 +22,27 @@ export function runMoe(ops: KernelOps, a: KTensor, r: KRouting, experts: readonl
   const active = ops.scratch((E + 1) * 4);
   ops.run(ops.kernel('moe_align', moeAlignKernel), { experts: r.experts, counts, offsets, order, active, pairs, num_experts: E });
   const maxActive = Math.min(E, pairs);
-  const lists = expertLists(experts);
   const tile = tileFor(Math.ceil(pairs / Math.min(E, pairs)));
-
   const gu: ExpertGemmSpec = { dtype, mode: m, tile, stage: 'gate_up' };
-  const h = ops.tensor(pairs, inner);
-  const guArgs: Record<string, KernelArg> = { w_gate: lists.gate, w_up: lists.up, counts, offsets, order, active, out: h.buf, num_experts: E, max_active: maxActive, topk: r.topk, n: inner, k: hidden };
-  bindInput(ops, guArgs, a, m, scaleFormat);
-  if (dtype === 'F8_E4M3') Object.assign(guArgs, { s_gate: lists.sGate, s_up: lists.sUp });
-  ops.run(ops.kernel(expertGemmName(gu), () => expertGemmKernel(gu)), guArgs);
-
   const dn: ExpertGemmSpec = { dtype, mode: m, tile, stage: 'down' };
+  const h = ops.tensor(pairs, inner);
   const yPairs = ops.tensor(pairs, hidden);
-  const dnArgs: Record<string, KernelArg> = { w_down: lists.down, counts, offsets, order, active, route_weights: r.weights, out: yPairs.buf, num_experts: E, max_active: maxActive, topk: r.topk, n: hidden, k: inner };
-  bindInput(ops, dnArgs, h, m, scaleFormat);
-  if (dtype === 'F8_E4M3') dnArgs['s_down'] = lists.sDown;
-  ops.run(ops.kernel(expertGemmName(dn), () => expertGemmKernel(dn)), dnArgs);
+  const common = { counts, offsets, order, active, num_experts: E, max_active: maxActive, topk: r.topk };
+  const guInput: Record<string, KernelArg> = {};
+  bindInput(ops, guInput, a, m, scaleFormat);
+  // every pair belongs to one group's expert: each group writes its own rows of h and yPairs
+  for (const g of expertGroups(experts, ops.maxListBytes())) {
+    const guArgs: Record<string, KernelArg> = { ...common, e_lo: g.lo, e_hi: g.hi, ...guInput, w_gate: g.lists.gate, w_up: g.lists.up, out: h.buf, n: inner, k: hidden };
+    if (dtype === 'F8_E4M3') Object.assign(guArgs, { s_gate: g.lists.sGate, s_up: g.lists.sUp });
+    ops.run(ops.kernel(expertGemmName(gu), () => expertGemmKernel(gu)), guArgs);
+  }
+  const dnInput: Record<string, KernelArg> = {};
+  bindInput(ops, dnInput, h, m, scaleFormat);
+  for (const g of expertGroups(experts, ops.maxListBytes())) {
+    const dnArgs: Record<string, KernelArg> = { ...common, e_lo: g.lo, e_hi: g.hi, ...dnInput, w_down: g.lists.down, route_weights: r.weights, out: yPairs.buf, n: hidden, k: inner };
+    if (dtype === 'F8_E4M3') dnArgs['s_down'] = g.lists.sDown;
+    ops.run(ops.kernel(expertGemmName(dn), () => expertGemmKernel(dn)), dnArgs);
+  }
 
   const y = ops.tensor(a.rows, hidden);
   ops.run(ops.kernel('moe_combine', moeCombineKernel), { pairs: yPairs.buf, y: y.buf, rows: a.rows, cols: hidden, topk: r.topk });
@@ -53,24 +58,41 @@ function bindInput(ops: KernelOps, args: Record<string, KernelArg>, x: KTensor, 
 }
 
 type ExpertLists = Record<'gate' | 'up' | 'down' | 'sGate' | 'sUp' | 'sDown', DeviceBuffer[]>;
-const listCache = new WeakMap<readonly ExpertWeights[], ExpertLists>();
-
-/** The experts' buffers as lists (built once per layer; weights load on first use by the device). */
-function expertLists(experts: readonly ExpertWeights[]): ExpertLists {
-  let l = listCache.get(experts);
-  if (!l) {
-    const ws = experts.map((e) => ({ gate: asKW(e.gate), up: asKW(e.up), down: asKW(e.down) }));
-    const fp8 = ws[0]!.gate.dtype === 'F8_E4M3';
-    l = {
-      gate: ws.map((e) => e.gate.buf),
-      up: ws.map((e) => e.up.buf),
-      down: ws.map((e) => e.down.buf),
-      sGate: fp8 ? ws.map((e) => e.gate.scales) : [],
-      sUp: fp8 ? ws.map((e) => e.up.scales) : [],
-      sDown: fp8 ? ws.map((e) => e.down.scales) : [],
-    };
-    listCache.set(experts, l);
-  }
-  return l;
+interface ExpertGroup {
+  /** experts [lo, hi) of the layer */
+  readonly lo: number;
+  readonly hi: number;
+  readonly lists: ExpertLists;
 }
+const groupCache = new WeakMap<readonly ExpertWeights[], { limit: number; groups: ExpertGroup[] }>();
 
+/**
+ * The layer's experts as buffer lists, in as few groups of consecutive experts as keep every list
+ * within `maxListBytes` packed (one group where the device has no limit). Built once per layer, so
+ * a device that packs a list does it once; weights load on first use by the device.
+ */
+function expertGroups(experts: readonly ExpertWeights[], maxListBytes: number): ExpertGroup[] {
+  const cached = groupCache.get(experts);
+  if (cached && cached.limit === maxListBytes) return cached.groups;
+  const ws = experts.map((e) => ({ gate: asKW(e.gate), up: asKW(e.up), down: asKW(e.down) }));
+  const fp8 = ws[0]!.gate.dtype === 'F8_E4M3';
+  const all: ExpertLists = {
+    gate: ws.map((e) => e.gate.buf),
+    up: ws.map((e) => e.up.buf),
+    down: ws.map((e) => e.down.buf),
+    sGate: fp8 ? ws.map((e) => e.gate.scales) : [],
+    sUp: fp8 ? ws.map((e) => e.up.scales) : [],
+    sDown: fp8 ? ws.map((e) => e.down.scales) : [],
+  };
+  const itemBytes = Math.max(...Object.values(all).flat().map((b) => Math.ceil(b.bytes / 4) * 4));
+  const perGroup = Math.min(experts.length, Math.floor(maxListBytes / itemBytes));
+  if (perGroup === 0) throw new Error(`one expert's weights (${itemBytes} bytes) exceed this device's buffer-list limit (${maxListBytes} bytes)`);
+  const groups: ExpertGroup[] = [];
+  for (let lo = 0; lo < experts.length; lo += perGroup) {
+    const hi = Math.min(experts.length, lo + perGroup);
+    const slice = (l: DeviceBuffer[]) => l.slice(lo, hi);
+    groups.push({ lo, hi, lists: { gate: slice(all.gate), up: slice(all.up), down: slice(all.down), sGate: slice(all.sGate), sUp: slice(all.sUp), sDown: slice(all.sDown) } });
+  }
+  groupCache.set(experts, { limit: maxListBytes, groups });
+  return groups;
+}

@@ -10,6 +10,8 @@ export interface KernelOps {
   /** the kernel built once per key */
   kernel(key: string, build: () => Kernel): Kernel;
   run(kernel: Kernel, args: Readonly<Record<string, KernelArg>>): void;
+  /** the device's limit on a packed buffer list (Infinity: none) */
+  maxListBytes(): number;
   /** x quantized per row and 128-block: e4m3 values (f32) and scales */
   actQuant(x: KTensor, format: 'ue8m0' | 'plain'): { values: KTensor; scales: DeviceBuffer };
 }

@@ -144,4 +144,7 @@ if (gpu) {
   // Weights over the binding limit run as row blocks: the test matrices (141 x 160) in 128-row
   // blocks for FP8, 32-row blocks for F32, the F32 embedding table in two blocks.
   runConformanceSuite('webgpu (20 KiB bindings)', limitedBackend({ maxStorageBufferBindingSize: 20480 }), { only: /^(linear|embed)/ });
+  // Expert lists over the binding limit run in groups of experts: 40 KiB holds 1 F32 expert
+  // (25.6 KB per matrix), 3 BF16/F16 and 6 FP8 of the 8.
+  runConformanceSuite('webgpu (40 KiB bindings)', limitedBackend({ maxStorageBufferBindingSize: 40960 }), { only: /^moe/ });
 }

@@ -186,6 +186,11 @@ export class WebGpuDevice implements Device {
     return this.ctx.limits.maxStorageBufferBindingSize;
   }
 
+  /** A list is packed into one binding (see packList). */
+  get maxListBytes(): number {
+    return this.bindingLimit;
+  }
+
   /**
    * `buf` as consecutive blocks of `rowsPerBlock` rows of `rowBytes` bytes (the last one shorter),
    * each a buffer of its own (built once): how weights larger than the binding limit are bound.
