@@ -87,7 +87,10 @@ export interface Kernel {
   readonly programs: Expr;
   /** lanes per program on GPUs (workgroup size) */
   readonly threads: number;
-  /** how CPU threads take programs: 'dynamic' when programs differ in cost (attention, experts) */
+  /**
+   * How CPU threads take programs: 'static' when programs cost the same (contiguous runs of
+   * programs per thread), 'dynamic' when they differ (attention, experts: one at a time).
+   */
   readonly schedule: 'static' | 'dynamic';
   /** estimated total work (element operations): CPU threads are only used above a threshold */
   readonly work: Expr | null;

@@ -57,8 +57,11 @@ export class CRenderer extends CpuRenderer {
       `void ${k.name}(${k.params.map((p) => this.paramDecl(p)).join(', ')}) {`,
       this.line(1, `const int32_t programs = ${this.expr(k.programs)};`),
       // Threads only pay off above some work: a fork/join costs microseconds (much more when the
-      // machine is oversubscribed and a thread must wait for a descheduled peer).
-      this.line(1, `#pragma omp parallel for schedule(${k.schedule === 'dynamic' ? 'dynamic, 1' : 'static'}) if(${k.work ? `${this.expr(k.work)} >= 65536.0f` : 'programs > 1'})`),
+      // machine is oversubscribed and a thread must wait for a descheduled peer). Equal programs
+      // go in contiguous runs, 'guided' rather than 'static': a sleeping thread wakes ~10 us after
+      // the launching one starts, which then takes a larger share instead of waiting for it
+      // (+5% decode tok/s on the bench model, A/B in one session; equal under contention).
+      this.line(1, `#pragma omp parallel for schedule(${k.schedule === 'dynamic' ? 'dynamic, 1' : 'guided'}) if(${k.work ? `${this.expr(k.work)} >= 65536.0f` : 'programs > 1'})`),
       this.line(1, 'for (int32_t pid = 0; pid < programs; pid++) {'),
       ...locals,
       ...this.block(k.body, 2),

@@ -156,7 +156,7 @@ export function expertGemmName(s: ExpertGemmSpec): string {
  */
 export function expertGemmKernel(s: ExpertGemmSpec): Kernel {
   const { rows: R, tokens: TT } = s.tile;
-  // One pair per expert (decode) is balanced work: contiguous static chunks keep each thread's
+  // One pair per expert (decode) is balanced work: contiguous runs of programs keep each thread's
   // weight stream sequential (and its prefetches its own). Larger tiles mean uneven experts.
   const k = new KernelBuilder(expertGemmName(s), 64, TT === 1 ? 'static' : 'dynamic');
   const x = k.buf('x', 'f32');
