@@ -16,7 +16,7 @@ export function parseIntList(flag: string, value: string): number[] {
 
 export function parsePositiveInt(flag: string, value: string | undefined, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
-  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  const n = /^-?\d+$/.test(value) ? Number(value) : NaN;
   if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${flag} must be an integer >= ${min}, got "${value}"`);
   return n;
 }
@@ -87,7 +87,7 @@ export const ENGINE_FLAG_OPTIONS = {
   threads: { type: 'string' },
 } as const;
 
-export const ENGINE_FLAGS_USAGE = `[--device cpu|js|ref] [--threads N] [--kv-cache-tokens N | --kv-cache-memory 1GiB] [--max-num-seqs N] [--max-num-batched-tokens N] [--max-model-len N] [--block-size N] [--no-prefix-caching]`;
+export const ENGINE_FLAGS_USAGE = `[--device cpu|webgpu|js|ref] [--threads N] [--kv-cache-tokens N | --kv-cache-memory 1GiB] [--max-num-seqs N] [--max-num-batched-tokens N] [--max-model-len N] [--block-size N] [--no-prefix-caching]`;
 
 export interface EngineFlagValues {
   readonly 'kv-cache-tokens'?: string | undefined;

@@ -13,6 +13,8 @@ import { runCli } from '../../test/helpers/cli.js';
 import { fixturePath } from '../../test/helpers/fixtures.js';
 import { makeTextModelDir, stopAcrossTokens } from '../../test/helpers/text-models.js';
 import type { FixtureDir } from '../../test/helpers/tokenizer-fixture.js';
+import { parseSamplingFlags } from './run.js';
+import { UsageError } from './cli-error.js';
 
 const PROMPT = 'The quick brown fox';
 
@@ -84,6 +86,21 @@ describe('tessera run', () => {
     assert.equal(value.code, 2);
     assert.match(value.stderr, /--top-p must be <= 1, got 1\.5/);
     for (const r of [missing, noTokenizer, long, flag, value]) assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  });
+
+  it('checks sampling flag values before loading: --top-k -1 is "all", seeds are decimal integers', () => {
+    assert.deepEqual(parseSamplingFlags({ 'top-k': '-1', seed: '-3' }).input, { topK: -1, seed: -3 });
+    assert.deepEqual(parseSamplingFlags({ 'top-p': '0.5', 'max-tokens': '9' }), { maxTokens: 9, input: { topP: 0.5 } });
+    for (const [flags, message] of [
+      [{ seed: '' }, /--seed must be an integer/],
+      [{ seed: '0x10' }, /--seed must be an integer/],
+      [{ seed: '1e3' }, /--seed must be an integer/],
+      [{ 'top-k': '-2' }, /--top-k must be an integer >= -1/],
+      [{ 'top-p': '0' }, /--top-p must be > 0/],
+      [{ 'max-tokens': '0' }, /--max-tokens must be an integer >= 1/],
+    ] as const) {
+      assert.throws(() => parseSamplingFlags(flags), (e: unknown) => e instanceof UsageError && message.test(e.message), JSON.stringify(flags));
+    }
   });
 
   it('without --model announces and uses the embedded model', () => {

@@ -45,15 +45,20 @@ export interface ParsedSampling {
 
 /** Checks the flags before the model loads, so a typo fails fast. */
 export function parseSamplingFlags(v: SamplingFlagValues): ParsedSampling {
-  const seed = v.seed === undefined ? undefined : Number(v.seed);
+  const seed = v.seed === undefined ? undefined : /^-?\d+$/.test(v.seed) ? Number(v.seed) : NaN;
   if (seed !== undefined && !Number.isSafeInteger(seed)) throw new UsageError(`--seed must be an integer, got "${v.seed}"`);
   const input = {
     ...optional('temperature', parseNumberFlag('temperature', v.temperature, { min: 0 })),
-    ...optional('topP', parseNumberFlag('top-p', v['top-p'], { min: 0, max: 1 })),
+    ...optional('topP', positive('top-p', parseNumberFlag('top-p', v['top-p'], { min: 0, max: 1 }))),
     ...optional('topK', parseIntFlag('top-k', v['top-k'], -1)),
     ...optional('seed', seed),
   };
   return { maxTokens: parseIntFlag('max-tokens', v['max-tokens']) ?? 256, input };
+}
+
+function positive(flag: string, value: number | undefined): number | undefined {
+  if (value === 0) throw new UsageError(`--${flag} must be > 0, got 0`);
+  return value;
 }
 
 function optional<K extends string>(key: K, value: number | undefined): { [P in K]?: number } {

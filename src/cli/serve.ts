@@ -43,8 +43,9 @@ export async function serveCommand(argv: string[]): Promise<void> {
   if (port !== undefined && port > 65535) throw new UsageError(`--port must be <= 65535, got ${port}`);
   const keys = v['api-key'] ?? [];
   if (keys.some((k) => k.length === 0)) throw new UsageError('--api-key must not be empty');
-  const seconds = (flag: string, value: string | undefined) => {
+  const seconds = (flag: string, value: string | undefined, positive = false) => {
     const s = parseNumberFlag(flag, value, { min: 0 });
+    if (positive && s === 0) throw new UsageError(`--${flag} must be > 0, got ${value}`);
     return s === undefined ? undefined : Math.round(s * 1000);
   };
   const options: ServerOptions = {
@@ -52,12 +53,12 @@ export async function serveCommand(argv: string[]): Promise<void> {
     ...(port !== undefined ? { port } : {}),
     apiKeys: keys,
     allowedOrigins: v['allowed-origin'] ?? [],
-    maxWaitingRequests: parseIntFlag('max-waiting-requests', v['max-waiting-requests'], 0),
+    maxWaitingRequests: parseIntFlag('max-waiting-requests', v['max-waiting-requests'], 1),
     queueFullStatus: Number(oneOf('queue-full-status', v['queue-full-status'], ['429', '503'] as const, '429')) as 429 | 503,
     shutdownTimeoutMs: seconds('shutdown-timeout', v['shutdown-timeout']),
     keepAliveMs: seconds('sse-keepalive', v['sse-keepalive']),
     reasoningField: oneOf('reasoning-field', v['reasoning-field'], ['reasoning', 'reasoning_content'] as const, 'reasoning'),
-    healthStuckMs: seconds('health-stuck-after', v['health-stuck-after']),
+    healthStuckMs: seconds('health-stuck-after', v['health-stuck-after'], true),
     maxBodyBytes: parseBytesFlag('max-body-size', v['max-body-size']),
     // the browser demo (WebGPU in the page, the embedded model) at '/', when the bundle is built
     staticFiles: (req, res) => handleStatic(demoMounts(), req, res),

@@ -130,12 +130,12 @@ function hostileCases(): Case[] {
   // Routes and methods.
   cases.push({ name: 'unknown route', method: 'GET', path: '/v1/nothing', status: 404 });
   cases.push({ name: 'unknown model card', method: 'GET', path: '/v1/models/other', status: 404 });
+  cases.push({ name: 'malformed model id', method: 'GET', path: '/v1/models/%E0', status: 400 });
   cases.push({ name: 'POST /v1/models', method: 'POST', path: '/v1/models', body: {}, status: 405 });
   cases.push({ name: 'GET chat', method: 'GET', path: '/v1/chat/completions', status: 405 });
   cases.push({ name: 'DELETE completions', method: 'DELETE', path: '/v1/completions', status: 405 });
   cases.push({ name: 'PUT health', method: 'PUT', path: '/health', status: 405 });
   cases.push({ name: 'unknown page', method: 'GET', path: '/no-such-page.html', status: 404 });
-  cases.push({ name: 'path traversal', method: 'GET', path: '/../../etc/passwd', status: 404 });
   return cases;
 }
 

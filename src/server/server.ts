@@ -184,8 +184,8 @@ export class TesseraServer {
         return post((ctx, body) => detokenize(ctx.tm, body));
     }
     if (path.startsWith('/v1/models/')) {
-      const id = decodeURIComponent(path.slice('/v1/models/'.length));
-      return get((res) => sendJson(res, 200, getModel(this.#ready(), this.#created, id)));
+      const raw = path.slice('/v1/models/'.length);
+      return get((res) => sendJson(res, 200, getModel(this.#ready(), this.#created, decodeModelId(raw))));
     }
     return { kind: 'none' };
   }
@@ -225,4 +225,13 @@ function methodNotAllowed(method: string, path: string, allowed: string): ApiErr
 
 function withoutUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** A model id from the URL path; a malformed percent-escape is the client's error. */
+function decodeModelId(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new ApiError(400, 'invalid_request_error', `malformed model id in the URL: ${raw}`, 'model', 'invalid_model_id');
+  }
 }

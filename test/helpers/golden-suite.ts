@@ -79,6 +79,7 @@ export function runGoldenSuite(label: string, makeBackend: () => Backend): void 
           assert.equal(argmax(logits.subarray((L - 1) * V)), golden.greedy_tokens[p]![0], 'first greedy token');
 
           const hidden = array(p, 'hidden_states');
+          assert.equal(trace.hidden!.length, model.info.numLayers, 'a hidden state after every layer');
           for (let l = 0; l < trace.hidden!.length; l++) {
             const h = await backend.read(trace.hidden![l]!);
             const want = hidden.subarray(l * L * H, (l + 1) * L * H);
@@ -127,6 +128,7 @@ export function runGoldenSuite(label: string, makeBackend: () => Backend): void 
               assert.deepEqual(chosen, golden.indexer_topk_decode[p]![s]![l], `decode step ${s} layer ${l} indexer top-k`);
             }
             const routes = stepTrace.routing!.filter((r) => r !== null);
+            assert.equal(routes.length, golden.moe_layers.length, `decode step ${s}: routing of every MoE layer`);
             for (let m = 0; m < routes.length; m++) {
               const { experts } = await backend.readRouting(routes[m]!);
               assert.deepEqual(Array.from(experts), golden.routing_decode[p]![s]![m], `decode step ${s} experts of MoE layer ${golden.moe_layers[m]}`);
