@@ -1,15 +1,17 @@
 // Compiles rendered C kernels at run time with the system compiler and caches the shared objects
-// on disk by a hash of (source, compiler version, flags), so a second start compiles nothing.
+// on disk by a hash of (source, compiler version, flags, CPU), so a second start compiles nothing.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, devNull, homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export interface CCompiler {
   readonly path: string;
   readonly version: string;
   readonly flags: readonly string[];
+  /** the CPU that -march=native targets (a cache shared between machines must not mix them) */
+  readonly cpu: string;
 }
 
 // -z nodelete: libgomp's worker threads outlive any unloading of the kernels at process exit.
@@ -22,13 +24,24 @@ export function findCompiler(): CCompiler | null {
   for (const path of candidates) {
     const r = spawnSync(path, ['--version'], { encoding: 'utf8' });
     if (r.status === 0) {
-      // OpenMP is required: check that the compiler accepts -fopenmp and links.
-      const probe = spawnSync(path, ['-fopenmp', '-x', 'c', '-', '-fsyntax-only'], { input: '#include <omp.h>\nint main(void){return omp_get_max_threads();}', encoding: 'utf8' });
+      // OpenMP is required: check that the compiler accepts -fopenmp and links against its runtime.
+      const probe = spawnSync(path, ['-fopenmp', '-x', 'c', '-', '-o', devNull], { input: '#include <omp.h>\nint main(void){return omp_get_max_threads();}', encoding: 'utf8' });
       if (probe.status !== 0) continue;
-      return { path, version: r.stdout.split('\n')[0] ?? '', flags: FLAGS };
+      return { path, version: r.stdout.split('\n')[0] ?? '', flags: FLAGS, cpu: cpuIdentity() };
     }
   }
   return null;
+}
+
+/** CPU model and feature flags (Linux /proc/cpuinfo; elsewhere the model name). */
+function cpuIdentity(): string {
+  const model = cpus()[0]?.model ?? 'unknown';
+  try {
+    const flags = /^flags\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '';
+    return `${model}\n${flags}`;
+  } catch {
+    return model;
+  }
 }
 
 export function cacheDir(): string {
@@ -50,7 +63,7 @@ export class CompileError extends Error {
 
 /** Path of a shared object built from `source` (compiled now unless cached). */
 export function compileShared(cc: CCompiler, name: string, source: string): string {
-  const hash = createHash('sha256').update(cc.version).update('\0').update(cc.flags.join(' ')).update('\0').update(source).digest('hex').slice(0, 24);
+  const hash = createHash('sha256').update(cc.version).update('\0').update(cc.flags.join(' ')).update('\0').update(cc.cpu).update('\0').update(source).digest('hex').slice(0, 24);
   const dir = cacheDir();
   const so = join(dir, `${name}-${hash}.so`);
   if (existsSync(so)) return so;
