@@ -5,6 +5,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { DeviceName } from '../backends/registry.js';
 import { createBackend } from '../backends/registry.js';
+import type { Backend } from '../backends/backend.js';
 import { LLMEngine } from '../engine/index.js';
 import type { EngineOptions, SamplingParamsInput } from '../engine/index.js';
 import { SingleSequence } from '../engine/single-sequence.js';
@@ -131,16 +132,28 @@ export async function loadTextModel(dir: string, options: TextModelOptions = {})
   const text = await loadTextTokenizer(dir);
   progress({ stage: 'weights', fraction: 0.1 });
   const hf = openHfDirectory(dir);
-  const backend = await createBackend(options.device ?? 'cpu', {
-    ...(options.threads !== undefined ? { threads: options.threads } : {}),
-    ...(options.warn ? { warn: options.warn } : {}),
-  });
-  const model = loadModel(hf, backend, { fp8Activations: options.fp8Activations ?? 'quant', ...(options.denseAttention ? { denseAttention: true } : {}) });
-  progress({ stage: 'warmup', fraction: 0.3 });
-  const tm = createTextModel(text, model, { ...options, name: options.name ?? basename(resolve(dir)) }, () => hf.tensors.close());
-  if (options.warmup ?? true) await warmup(tm.model);
-  progress({ stage: 'ready', fraction: 1 });
-  return tm;
+  let backend: Backend | null = null;
+  let tm: TextModel | null = null;
+  try {
+    backend = await createBackend(options.device ?? 'cpu', {
+      ...(options.threads !== undefined ? { threads: options.threads } : {}),
+      ...(options.warn ? { warn: options.warn } : {}),
+    });
+    const model = loadModel(hf, backend, { fp8Activations: options.fp8Activations ?? 'quant', ...(options.denseAttention ? { denseAttention: true } : {}) });
+    progress({ stage: 'warmup', fraction: 0.3 });
+    tm = createTextModel(text, model, { ...options, name: options.name ?? basename(resolve(dir)) }, () => hf.tensors.close());
+    if (options.warmup ?? true) await warmup(tm.model);
+    progress({ stage: 'ready', fraction: 1 });
+    return tm;
+  } catch (e) {
+    // a model that fails to load or start leaves no device memory or open files behind
+    if (tm) await tm.close();
+    else {
+      backend?.dispose();
+      hf.tensors.close();
+    }
+    throw e;
+  }
 }
 
 /** Builds a text model around an already-loaded CausalLM (tests use scripted models). */
