@@ -100,6 +100,15 @@ async function oneRequest(o: BenchOptions, prompt: string): Promise<RequestResul
   } catch (e) {
     return fail((e as Error).message);
   }
+  // a broken response (cut connection, malformed event) is one failed request, not a failed run
+  try {
+    return await measureStream(res, start, fail);
+  } catch (e) {
+    return fail(`${(e as Error).message}`);
+  }
+}
+
+async function measureStream(res: Response, start: number, fail: (reason: string) => RequestResult): Promise<RequestResult> {
   if (!res.ok || !res.body) return fail(`HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
   let ttft: number | null = null;
   let last = 0;
