@@ -12,7 +12,7 @@ import { UsageError } from './cli-error.js';
 import type { CausalLM } from '../models/model.js';
 import { benchPrompt } from './bench-prompt.js';
 
-export const BENCH_USAGE = `tessera bench --model DIR [--prompt-tokens 128[,1024,...]] [--gen-tokens 64] [--chunk 512] [--threads N] [--device NAME] [--dense-attention] [--json]
+export const BENCH_USAGE = `tessera bench --model DIR [--prompt-tokens 128[,1024,...]] [--gen-tokens 64] [--chunk 512] [--threads N] [--device NAME] [--dense-attention] [--fp8-activations quant|none] [--json]
   Prefill and decode tokens/s of one sequence, weight bytes read per decoded token, implied GB/s.
   Several prompt lengths measure how decode cost grows with the context (DSA: nearly flat past top-k).`;
 

@@ -30,7 +30,13 @@ export function oneOf<T extends string>(flag: string, value: string | undefined,
 export async function backendFromFlags(device: string | undefined, threads?: number): Promise<Backend> {
   const name = device ?? 'cpu';
   if (!isDeviceName(name)) throw new UsageError(`unknown --device "${name}"; available: ${DEVICES.join(', ')}`);
+  checkThreads(name, threads);
   return createBackend(name, threads === undefined ? {} : { threads });
+}
+
+/** --threads sizes the cpu device's OpenMP pool; other devices have no such setting. */
+function checkThreads(device: string, threads: number | undefined): void {
+  if (threads !== undefined && device !== 'cpu') throw new UsageError(`--threads applies to --device cpu only (got --device ${device})`);
 }
 
 export function requireFlag(flag: string, value: string | undefined): string {
@@ -115,7 +121,9 @@ export function textModelFlags(v: EngineFlagValues): TextModelOptions {
     ...defined('blockSize', parseIntFlag('block-size', v['block-size'])),
     ...(v['no-prefix-caching'] ? { enablePrefixCaching: false } : {}),
   };
-  return { device, engine, ...defined('threads', parseIntFlag('threads', v.threads)) };
+  const threads = parseIntFlag('threads', v.threads);
+  checkThreads(device, threads);
+  return { device, engine, ...defined('threads', threads) };
 }
 
 function defined<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {

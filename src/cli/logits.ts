@@ -6,7 +6,7 @@ import { SingleSequence, argmax } from '../engine/single-sequence.js';
 import { UsageError } from './cli-error.js';
 import { backendFromFlags, oneOf, parseIntList, parsePositiveInt, requireFlag } from './common.js';
 
-export const LOGITS_USAGE = `tessera logits --model DIR --tokens 0,17,42 (--decode 5,9,12 | --greedy N) [--device NAME] [--fp8-activations quant|none]
+export const LOGITS_USAGE = `tessera logits --model DIR --tokens 0,17,42 [--decode 5,9,12 | --greedy N] [--device NAME] [--fp8-activations quant|none]
   Prints {"prompt_logits": [[...] per prompt position], "decode_tokens": [...], "decode_logits": [[...] per step]}.
   --decode feeds the given ids one at a time through the incremental decode path (teacher forcing);
   --greedy N feeds the argmax of the previous row instead.`;

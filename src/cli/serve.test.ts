@@ -13,6 +13,7 @@ test('tessera serve rejects bad flag values with a usage error', () => {
     [['--queue-full-status', '500'], /--queue-full-status must be one of 429, 503/],
     [['--api-key', ''], /--api-key must not be empty/],
     [['--max-body-size', 'lots'], /--max-body-size must be a size/],
+    [['--device', 'js', '--threads', '2'], /--threads applies to --device cpu only/],
   ];
   for (const [args, message] of cases) {
     const r = runCli(['serve', ...args]);

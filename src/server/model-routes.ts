@@ -19,7 +19,7 @@ export function getModel(tm: TextModel, created: number, id: string): Record<str
   return modelCard(tm, created);
 }
 
-/** {prompt, add_special_tokens} or {messages, tools, add_generation_prompt, chat_template_kwargs} -> ids. */
+/** {prompt, add_special_tokens} or {messages, tools, chat_template_kwargs} -> ids (chats always end with the generation prompt, as a completion request would). */
 export function tokenize(tm: TextModel, body: unknown): Record<string, unknown> {
   const f = new Fields(body);
   checkModel(f, tm);

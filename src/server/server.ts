@@ -47,6 +47,8 @@ export class TesseraServer {
   readonly #keys: ApiKeys;
   readonly #cors: Cors;
   readonly #created = Math.floor(Date.now() / 1000);
+  /** when the model started serving (Date.now()), the reference before the engine's first step */
+  #readyAt = 0;
 
   constructor(options: ServerOptions = {}) {
     this.options = Object.freeze({ ...DEFAULT_SERVER_OPTIONS, ...withoutUndefined(options) });
@@ -83,6 +85,7 @@ export class TesseraServer {
   /** The model is loaded: start serving. */
   setModel(tm: TextModel): void {
     this.#tm = tm;
+    this.#readyAt = Date.now();
     if (this.#state === 'loading') this.#state = 'ready';
   }
 
@@ -118,10 +121,11 @@ export class TesseraServer {
     const engine = this.#tm.engine;
     const h = engine.health(this.options.healthStuckMs);
     if (!h.ok) return { status: 503, body: { status: 'unhealthy', reason: h.reason } };
-    // Work pending but no step started or finished for a long time: the loop is not moving.
+    // Work pending but no step started or finished for a long time (or since serving began, before
+    // the first step): the loop is not moving.
     const s = engine.stats();
-    const idleFor = Date.now() - (s.lastStepAt ?? 0);
-    if (s.running + s.waiting > 0 && s.stepStartedAt === null && s.lastStepAt !== null && idleFor > this.options.healthStuckMs) {
+    const idleFor = Date.now() - (s.lastStepAt ?? this.#readyAt);
+    if (s.running + s.waiting > 0 && s.stepStartedAt === null && idleFor > this.options.healthStuckMs) {
       return { status: 503, body: { status: 'unhealthy', reason: `requests are pending but no step ran for ${idleFor} ms` } };
     }
     return { status: 200, body: { status: 'ok' } };

@@ -5,7 +5,7 @@
 import { normalizeTools } from '../tokenizer/index.js';
 import type { ChatMessageInput, ChatRequest, ToolCallFormat, ToolDefinition } from '../tokenizer/index.js';
 import {
-  DSML_CALLS_BEGIN, TOOL_CALL_BEGIN, TOOL_CALLS_BEGIN, TOOL_SEP,
+  DSML_CALLS_BEGIN, DSML_INVOKE_OPEN, TOOL_CALL_BEGIN, TOOL_CALLS_BEGIN, TOOL_SEP,
 } from '../tokenizer/deepseek-tokens.js';
 import type { TextTokenizer } from './text-model.js';
 
@@ -47,7 +47,7 @@ function forcedPrefix(format: ToolCallFormat, name: string | undefined): string 
     case 'deepseek-v3':
       return TOOL_CALLS_BEGIN + TOOL_CALL_BEGIN + 'function' + TOOL_SEP + (name !== undefined ? name + '\n```json\n' : '');
     case 'deepseek-v32':
-      return `\n\n${DSML_CALLS_BEGIN}\n<｜DSML｜invoke name="` + (name !== undefined ? `${name}">\n` : '');
+      return `\n\n${DSML_CALLS_BEGIN}\n${DSML_INVOKE_OPEN} name="` + (name !== undefined ? `${name}">\n` : '');
   }
 }
 

@@ -5,7 +5,7 @@
 // user message, i.e. within the current agentic turn.
 import { ChatMessageError } from './errors.js';
 import {
-  ASSISTANT, BOS, DSML, DSML_CALLS_BEGIN, DSML_CALLS_END, DSML_INVOKE_END, DSML_PARAM_END, EOS, THINK_END,
+  ASSISTANT, BOS, DSML, DSML_CALLS_BEGIN, DSML_CALLS_END, DSML_INVOKE_END, DSML_INVOKE_OPEN, DSML_PARAM_END, DSML_PARAM_OPEN, EOS, THINK_END,
   THINK_START, USER,
 } from './deepseek-tokens.js';
 import type { DeepSeekRenderOptions } from './encoding-dsv31.js';
@@ -57,9 +57,9 @@ export function renderDsmlInvoke(call: NormalizedToolCall, messageIndex: number,
   const params = Object.entries(args).map(([key, value]) => {
     const isString = typeof value === 'string';
     const text = isString ? value : pyJsonDumps(value);
-    return `<${DSML}parameter name="${key}" string="${isString ? 'true' : 'false'}">${text}${DSML_PARAM_END}`;
+    return `${DSML_PARAM_OPEN} name="${key}" string="${isString ? 'true' : 'false'}">${text}${DSML_PARAM_END}`;
   });
-  return `<${DSML}invoke name="${call.name}">\n${params.join('\n')}\n${DSML_INVOKE_END}`;
+  return `${DSML_INVOKE_OPEN} name="${call.name}">\n${params.join('\n')}\n${DSML_INVOKE_END}`;
 }
 
 function lastUserIndex(messages: readonly ChatMessage[]): number {

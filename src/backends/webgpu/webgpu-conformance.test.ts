@@ -1,5 +1,5 @@
 import { runConformanceSuite } from '../../../test/helpers/conformance.js';
-import { sharedWebGpu } from './test-context.js';
+import { sharedWebGpu } from '../../../test/helpers/webgpu-context.js';
 
 const gpu = await sharedWebGpu('conformance suite');
 if (gpu) runConformanceSuite('webgpu', () => gpu.backend());

@@ -15,7 +15,7 @@ import { runConformanceSuite } from '../../../test/helpers/conformance.js';
 import { WebGpuDevice } from './webgpu-device.js';
 import { WebGpuBackend } from './webgpu-backend.js';
 import { WebGpuError } from './gpu-context.js';
-import { sharedWebGpu, withLimits } from './test-context.js';
+import { sharedWebGpu, withLimits } from '../../../test/helpers/webgpu-context.js';
 
 const gpu = await sharedWebGpu('device contract');
 

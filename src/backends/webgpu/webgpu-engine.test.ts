@@ -2,7 +2,7 @@
 // aborts. Minutes on a software GPU, so only with TESSERA_WEBGPU_ENGINE=1 (not in CI).
 import { test } from 'node:test';
 import { runEngineModelSuite } from '../../../test/helpers/engine-model-suite.js';
-import { sharedWebGpu } from './test-context.js';
+import { sharedWebGpu } from '../../../test/helpers/webgpu-context.js';
 
 if (process.env['TESSERA_WEBGPU_ENGINE']) {
   const gpu = await sharedWebGpu('engine suite');

@@ -2,11 +2,11 @@
 // (pipelines compile once), or a skip when this machine has no adapter. CI installs lavapipe and
 // sets TESSERA_REQUIRE_WEBGPU=1, where a missing adapter is a failure instead.
 import { after, test } from 'node:test';
-import { WebGpuDevice } from './webgpu-device.js';
-import { WebGpuBackend } from './webgpu-backend.js';
-import { PipelineCache } from './pipelines.js';
-import { openNodeWebGpu } from './node-gpu.js';
-import type { GpuLimits, WebGpuContext } from './gpu-context.js';
+import { WebGpuDevice } from '../../src/backends/webgpu/webgpu-device.js';
+import { WebGpuBackend } from '../../src/backends/webgpu/webgpu-backend.js';
+import { PipelineCache } from '../../src/backends/webgpu/pipelines.js';
+import { openNodeWebGpu } from '../../src/backends/webgpu/node-gpu.js';
+import type { GpuLimits, WebGpuContext } from '../../src/backends/webgpu/gpu-context.js';
 
 /** The same GPU device seen with smaller limits (to exercise binding plans and splits). */
 export function withLimits(ctx: WebGpuContext, overrides: Partial<GpuLimits>): WebGpuContext {
