@@ -107,6 +107,19 @@ export interface EngineFlagValues {
   readonly threads?: string | undefined;
 }
 
+/** The CLI flag of each engine option a message names (`maxModelLen` -> `--max-model-len`). */
+const ENGINE_OPTION_FLAGS: Readonly<Record<string, string>> = {
+  maxModelLen: '--max-model-len',
+  maxNumBatchedTokens: '--max-num-batched-tokens',
+  maxNumSeqs: '--max-num-seqs',
+  kvCacheTokens: '--kv-cache-tokens',
+  blockSize: '--block-size',
+};
+
+export function engineFlagNames(message: string): string {
+  return message.replace(/\b(maxModelLen|maxNumBatchedTokens|maxNumSeqs|kvCacheTokens|blockSize)\b/g, (m) => ENGINE_OPTION_FLAGS[m] ?? m);
+}
+
 /** Engine flags -> loadTextModel options (device checked here, so a typo fails before loading). */
 export function textModelFlags(v: EngineFlagValues): TextModelOptions {
   const device = v.device ?? 'cpu';

@@ -2,6 +2,8 @@
 // The `tessera` command line.
 import { ModelFormatError } from '../formats/errors.js';
 import { UsageError } from './cli-error.js';
+import { engineFlagNames } from './common.js';
+import { EngineConfigError } from '../engine/index.js';
 import { BENCH_USAGE, benchCommand } from './bench.js';
 import { BENCH_SERVE_USAGE, benchServeCommand } from './bench-serve.js';
 import { CHAT_USAGE, chatCommand } from './chat.js';
@@ -60,6 +62,11 @@ function reportError(command: string, e: unknown, commandUsage: string): number 
   const code = (e as { code?: string }).code;
   if (e instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
     process.stderr.write(`tessera ${command}: ${(e as Error).message}\n\nusage: ${commandUsage}\n`);
+    return 2;
+  }
+  if (e instanceof EngineConfigError && engineFlagNames(e.message) !== e.message) {
+    // an engine limit the flags broke (checked once the model's sizes are known): name the flags
+    process.stderr.write(`tessera ${command}: ${engineFlagNames(e.message).replace(/^engine option /, '')}\n\nusage: ${commandUsage}\n`);
     return 2;
   }
   if (e instanceof ModelFormatError) {

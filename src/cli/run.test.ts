@@ -85,7 +85,10 @@ describe('tessera run', () => {
     const value = run('--prompt', 'x', '--top-p', '1.5');
     assert.equal(value.code, 2);
     assert.match(value.stderr, /--top-p must be <= 1, got 1\.5/);
-    for (const r of [missing, noTokenizer, long, flag, value]) assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    const limit = run('--prompt', 'x', '--max-model-len', '100000');
+    assert.equal(limit.code, 2);
+    assert.match(limit.stderr, /--max-model-len \(100000\) exceeds the model's max_position_embeddings \(\d+\)/);
+    for (const r of [missing, noTokenizer, long, flag, value, limit]) assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
   });
 
   it('checks sampling flag values before loading: --top-k -1 is "all", seeds are decimal integers', () => {
