@@ -60,7 +60,7 @@ export class CRenderer extends CpuRenderer {
       // machine is oversubscribed and a thread must wait for a descheduled peer). Equal programs
       // go in contiguous runs, 'guided' rather than 'static': a sleeping thread wakes ~10 us after
       // the launching one starts, which then takes a larger share instead of waiting for it
-      // (+5% decode tok/s on the bench model, A/B in one session; equal under contention).
+      // (decode on the bench model: median +11% over 6 alternating pairs; equal under contention).
       this.line(1, `#pragma omp parallel for schedule(${k.schedule === 'dynamic' ? 'dynamic, 1' : 'guided'}) if(${k.work ? `${this.expr(k.work)} >= 65536.0f` : 'programs > 1'})`),
       this.line(1, 'for (int32_t pid = 0; pid < programs; pid++) {'),
       ...locals,

@@ -28,17 +28,18 @@ export function runMoe(ops: KernelOps, a: KTensor, r: KRouting, experts: readonl
   const h = ops.tensor(pairs, inner);
   const yPairs = ops.tensor(pairs, hidden);
   const common = { counts, offsets, order, active, num_experts: E, max_active: maxActive, topk: r.topk };
+  const groups = expertGroups(experts, ops.maxListBytes());
   const guInput: Record<string, KernelArg> = {};
   bindInput(ops, guInput, a, m, scaleFormat);
   // every pair belongs to one group's expert: each group writes its own rows of h and yPairs
-  for (const g of expertGroups(experts, ops.maxListBytes())) {
+  for (const g of groups) {
     const guArgs: Record<string, KernelArg> = { ...common, e_lo: g.lo, e_hi: g.hi, ...guInput, w_gate: g.lists.gate, w_up: g.lists.up, out: h.buf, n: inner, k: hidden };
     if (dtype === 'F8_E4M3') Object.assign(guArgs, { s_gate: g.lists.sGate, s_up: g.lists.sUp });
     ops.run(ops.kernel(expertGemmName(gu), () => expertGemmKernel(gu)), guArgs);
   }
   const dnInput: Record<string, KernelArg> = {};
   bindInput(ops, dnInput, h, m, scaleFormat);
-  for (const g of expertGroups(experts, ops.maxListBytes())) {
+  for (const g of groups) {
     const dnArgs: Record<string, KernelArg> = { ...common, e_lo: g.lo, e_hi: g.hi, ...dnInput, w_down: g.lists.down, route_weights: r.weights, out: yPairs.buf, n: hidden, k: inner };
     if (dtype === 'F8_E4M3') dnArgs['s_down'] = g.lists.sDown;
     ops.run(ops.kernel(expertGemmName(dn), () => expertGemmKernel(dn)), dnArgs);
