@@ -7,12 +7,12 @@ import { DTYPE_BYTES } from '../formats/dtype.js';
 import { loadModel } from '../models/registry.js';
 import { SingleSequence, argmax } from '../engine/single-sequence.js';
 import { parseDeepseekConfig } from '../models/deepseek-config.js';
-import { backendFromFlags, oneOf, parseIntList, parsePositiveInt, requireFlag } from './common.js';
+import { backendFromFlags, oneOf, parseIntList, parsePositiveInt, modelDirFlag } from './common.js';
 import { UsageError } from './cli-error.js';
 import type { CausalLM } from '../models/model.js';
 import { benchPrompt } from './bench-prompt.js';
 
-export const BENCH_USAGE = `tessera bench --model DIR [--prompt-tokens 128[,1024,...]] [--gen-tokens 64] [--chunk 512] [--threads N] [--device NAME] [--dense-attention] [--fp8-activations quant|none] [--json]
+export const BENCH_USAGE = `tessera bench [--model DIR] [--prompt-tokens 128[,1024,...]] [--gen-tokens 64] [--chunk 512] [--threads N] [--device NAME] [--dense-attention] [--fp8-activations quant|none] [--json]
   Prefill and decode tokens/s of one sequence, weight bytes read per decoded token, implied GB/s.
   Several prompt lengths measure how decode cost grows with the context (DSA: nearly flat past top-k).`;
 
@@ -86,7 +86,7 @@ export async function benchCommand(argv: string[], out: (s: string) => void): Pr
   const chunk = parsePositiveInt('chunk', values.chunk, 512);
   const threads = values.threads === undefined ? undefined : parsePositiveInt('threads', values.threads, 1);
   const fp8Activations = oneOf('fp8-activations', values['fp8-activations'], ['quant', 'none'] as const, 'quant');
-  const dir = openHfDirectory(requireFlag('model', values.model));
+  const dir = openHfDirectory(modelDirFlag(values.model));
   const backend = await backendFromFlags(values.device, threads);
   const model = loadModel(dir, backend, { fp8Activations, denseAttention: values['dense-attention'] === true });
   try {
