@@ -50,10 +50,12 @@ export function indexerScoresKernel(heads: number): Kernel {
       () => {
         const slot = k.let(slotOf(tables, seq, s, blockSize, maxBlocks), 'slot');
         const total = k.var(f32(0), 'tot');
-        for (let h = 0; h < heads; h++) {
-          const [dot] = k.reduce('sum', 128, (d) => [q.at(t.mul(heads * 128).add(h * 128).add(d)).mul(intrin('e4m3_to_f32', codes.at(slot.mul(128).add(d))))]);
-          total.set(total.add(dot!.max(0).mul(hw.at(h))));
-        }
+        // one pass over the key for all heads: each e4m3 code is decoded once, not once per head
+        const dots = k.reduce('sum', 128, (d) => {
+          const kd = k.let(intrin('e4m3_to_f32', codes.at(slot.mul(128).add(d))), 'kd');
+          return Array.from({ length: heads }, (_, h) => q.at(t.mul(heads * 128).add(h * 128).add(d)).mul(kd));
+        });
+        dots.forEach((dot, h) => total.set(total.add(dot.max(0).mul(hw.at(h)))));
         scores.set(out, total.mul(kScales.at(slot)));
       },
       () => scores.set(out, f32(-Infinity)),
