@@ -4,23 +4,13 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../test/helpers/cli.js';
 import { DEFAULT_MODEL_DIR } from '../models/default-model.js';
-
-interface BenchRow {
-  prefill_tok_s: number;
-  decode_tok_s: number;
-  weight_bytes_per_token: number;
-  decode_gb_s: number;
-  prompt_tokens: number;
-  gen_tokens: number;
-  device: string;
-  threads: number | null;
-}
+import type { BenchResult } from './bench.js';
 
 test('tessera bench: one JSON row per prompt length, on the embedded model without --model', () => {
   const r = runCli(['bench', '--prompt-tokens', '8,24', '--gen-tokens', '3', '--threads', '1', '--json']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /no --model given; using the embedded model/);
-  const rows = JSON.parse(r.stdout) as BenchRow[];
+  const rows = JSON.parse(r.stdout) as BenchResult[];
   assert.deepEqual(rows.map((x) => [x.prompt_tokens, x.gen_tokens, x.device, x.threads]), [[8, 3, 'cpu', 1], [24, 3, 'cpu', 1]]);
   const fileBytes = statSync(join(DEFAULT_MODEL_DIR, 'model.safetensors')).size;
   for (const x of rows) {

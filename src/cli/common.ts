@@ -116,8 +116,10 @@ const ENGINE_OPTION_FLAGS: Readonly<Record<string, string>> = {
   blockSize: '--block-size',
 };
 
+const ENGINE_OPTION_NAMES = new RegExp(`\\b(${Object.keys(ENGINE_OPTION_FLAGS).join('|')})\\b`, 'g');
+
 export function engineFlagNames(message: string): string {
-  return message.replace(/\b(maxModelLen|maxNumBatchedTokens|maxNumSeqs|kvCacheTokens|blockSize)\b/g, (m) => ENGINE_OPTION_FLAGS[m] ?? m);
+  return message.replace(ENGINE_OPTION_NAMES, (m) => ENGINE_OPTION_FLAGS[m] ?? m);
 }
 
 /** Engine flags -> loadTextModel options (device checked here, so a typo fails before loading). */

@@ -3,7 +3,7 @@
 import type { BinOp, Expr, Kernel, Param, Scalar, Stmt } from './ir.js';
 import { INFIX } from './render-base.js';
 import { CpuRenderer } from './render-cpu.js';
-import { C_VECTOR_PRELUDE, vectorizeReduce } from './vectorize-c.js';
+import { C_VECTOR_PRELUDE, cPrefetch, vectorizeReduce } from './vectorize-c.js';
 
 const C_TYPES: Record<Scalar, string> = { f32: 'float', i32: 'int32_t', u32: 'uint32_t', bool: 'int' };
 const C_ELEM: Record<string, string> = { f32: 'float', i32: 'int32_t', u32: 'uint32_t', u16: 'uint16_t', u8: 'uint8_t' };
@@ -95,10 +95,8 @@ export class CRenderer extends CpuRenderer {
     ];
   }
 
-  /** Read, no temporal locality: weights stream through once per step. */
   protected override prefetch(s: Extract<Stmt, { k: 'prefetch' }>): string[] {
-    const at = s.which ? `${s.buf}[${this.expr(s.which)}]` : s.buf;
-    return [`__builtin_prefetch(&${at}[${this.expr(s.idx)}], 0, 0);`];
+    return [cPrefetch(s.which ? `${s.buf}[${this.expr(s.which)}]` : s.buf, this.expr(s.idx))];
   }
 
   private elemOf(buf: string): string {

@@ -10,8 +10,8 @@ const TYPES: Record<Scalar, string> = { f32: 'float', i32: 'int', u32: 'unsigned
 const ELEM: Record<string, string> = { f32: 'float', i32: 'int', u32: 'unsigned int', u16: 'unsigned short', u8: 'unsigned char' };
 const MATH: Record<string, string> = { exp: 'expf', log: 'logf', sqrt: 'sqrtf', sin: 'sinf', cos: 'cosf', abs: 'fabsf', floor: 'floorf', ceil: 'ceilf', log2: 'log2f', exp2: 'exp2f' };
 
-export const CUDA_PRELUDE = `#include <cuda_fp16.h>
-#define TESSERA_DEVICE __device__ __forceinline__
+/** Device helpers shared by CUDA and HIP (same spellings in both). */
+export const GPU_C_HELPERS = `#define TESSERA_DEVICE __device__ __forceinline__
 TESSERA_DEVICE float tessera_bf16(unsigned int h) { return __uint_as_float(h << 16); }
 TESSERA_DEVICE float tessera_f16(unsigned int h) { return __half2float(__ushort_as_half((unsigned short)h)); }
 TESSERA_DEVICE float tessera_e4m3(unsigned int c) { return __uint_as_float(((c & 0x7Fu) << 20) | ((c & 0x80u) << 24)) * 0x1p120f; }
@@ -20,6 +20,9 @@ TESSERA_DEVICE int tessera_imin(int a, int b) { return a < b ? a : b; }
 TESSERA_DEVICE unsigned int tessera_umax(unsigned int a, unsigned int b) { return a > b ? a : b; }
 TESSERA_DEVICE unsigned int tessera_umin(unsigned int a, unsigned int b) { return a < b ? a : b; }
 `;
+
+export const CUDA_PRELUDE = `#include <cuda_fp16.h>
+${GPU_C_HELPERS}`;
 
 export class CudaRenderer extends Renderer {
   readonly target: string = 'cuda';
@@ -110,38 +113,45 @@ export class CudaRenderer extends Renderer {
   }
 
   protected stmt(s: Stmt, depth: number): string[] {
-    return this.programStmt(s, depth);
+    return this.gpuStmt(s, depth, false);
   }
 
-  private programStmt(s: Stmt, depth: number): string[] {
+  /**
+   * One statement at program level (`lane` false: every thread runs it, thread 0 stores) or inside
+   * a `parallel` loop (`lane` true: each thread its own iterations, no barriers).
+   */
+  private gpuStmt(s: Stmt, depth: number, lane: boolean): string[] {
     const L = (t: string) => this.line(depth, t);
+    const block = (body: readonly Stmt[]) => body.flatMap((b) => this.gpuStmt(b, depth + 1, lane));
     switch (s.k) {
       case 'let':
         return [L(`${s.mutable ? '' : 'const '}${TYPES[s.t]} ${s.name} = ${this.expr(s.init)};`)];
       case 'assign':
         return [L(`${s.name} = ${this.expr(s.value)};`)];
       case 'store': {
+        if (lane) return [L(`${s.buf}[${this.expr(s.idx)}] = ${this.expr(s.value)};`)];
         const out = [L(`if (lid == 0) ${s.buf}[${this.expr(s.idx)}] = ${this.expr(s.value)};`)];
         return this.readLater.has(s.buf) ? [...out, L('__syncthreads();')] : out;
       }
       case 'for':
-        return [L(`for (int ${s.v} = ${this.expr(s.from)}; ${s.v} < ${this.expr(s.to)}; ${s.v}++) {`), ...s.body.flatMap((b) => this.programStmt(b, depth + 1)), L('}')];
+        return [L(`for (int ${s.v} = ${this.expr(s.from)}; ${s.v} < ${this.expr(s.to)}; ${s.v}++) {`), ...block(s.body), L('}')];
       case 'if': {
-        const out = [L(`if (${this.expr(s.c)}) {`), ...s.then.flatMap((b) => this.programStmt(b, depth + 1))];
-        if (s.else.length) out.push(L('} else {'), ...s.else.flatMap((b) => this.programStmt(b, depth + 1)));
+        const out = [L(`if (${this.expr(s.c)}) {`), ...block(s.then)];
+        if (s.else.length) out.push(L('} else {'), ...block(s.else));
         return [...out, L('}')];
       }
       case 'prefetch':
         return []; // a CPU cache hint
       case 'parallel':
+        if (lane) throw new Error(`kernel ${this.kernel.name}: parallel inside parallel`);
         return [
           L(`for (int ${s.v} = lid; ${s.v} < ${this.expr(s.n)}; ${s.v} += ${this.kernel.threads}) {`),
-          ...s.body.flatMap((b) => this.laneStmt(b, depth + 1)),
+          ...s.body.flatMap((b) => this.gpuStmt(b, depth + 1, true)),
           L('}'),
           L('__syncthreads();'),
         ];
       case 'reduce':
-        return this.collectiveReduce(s, depth);
+        return lane ? this.laneReduce(s, depth) : this.collectiveReduce(s, depth);
     }
   }
 
@@ -160,7 +170,7 @@ export class CudaRenderer extends Renderer {
     return [
       ...s.accs.map((a, j) => L(`${TYPES[types[j]!]} ${a} = ${this.identity(s.op, types[j]!)};`)),
       L(`for (int ${s.v} = lid; ${s.v} < ${this.expr(s.n)}; ${s.v} += ${T}) {`),
-      ...s.body.flatMap((b) => this.laneStmt(b, depth + 1)),
+      ...s.body.flatMap((b) => this.gpuStmt(b, depth + 1, true)),
       ...s.accs.map((a, j) => this.line(depth + 1, `${a} = ${combine(types[j]!, a, this.expr(s.values[j]!))};`)),
       L('}'),
       ...s.accs.map((a, j) => L(`${arrays[j]}[lid] = ${a};`)),
@@ -181,39 +191,19 @@ export class CudaRenderer extends Renderer {
     return t === 'f32' ? '__int_as_float((int)0xff800000)' : t === 'u32' ? '0u' : '(-2147483647 - 1)';
   }
 
-  private laneStmt(s: Stmt, depth: number): string[] {
+  /** A reduce inside a `parallel` loop: sequential in each thread. */
+  private laneReduce(s: Extract<Stmt, { k: 'reduce' }>, depth: number): string[] {
     const L = (t: string) => this.line(depth, t);
-    switch (s.k) {
-      case 'let':
-        return [L(`${s.mutable ? '' : 'const '}${TYPES[s.t]} ${s.name} = ${this.expr(s.init)};`)];
-      case 'assign':
-        return [L(`${s.name} = ${this.expr(s.value)};`)];
-      case 'store':
-        return [L(`${s.buf}[${this.expr(s.idx)}] = ${this.expr(s.value)};`)];
-      case 'for':
-        return [L(`for (int ${s.v} = ${this.expr(s.from)}; ${s.v} < ${this.expr(s.to)}; ${s.v}++) {`), ...s.body.flatMap((b) => this.laneStmt(b, depth + 1)), L('}')];
-      case 'if': {
-        const out = [L(`if (${this.expr(s.c)}) {`), ...s.then.flatMap((b) => this.laneStmt(b, depth + 1))];
-        if (s.else.length) out.push(L('} else {'), ...s.else.flatMap((b) => this.laneStmt(b, depth + 1)));
-        return [...out, L('}')];
-      }
-      case 'prefetch':
-        return []; // a CPU cache hint
-      case 'parallel':
-        throw new Error(`kernel ${this.kernel.name}: parallel inside parallel`);
-      case 'reduce': {
-        const types = s.values.map((v) => v.t);
-        return [
-          ...s.accs.map((a, j) => L(`${TYPES[types[j]!]} ${a} = ${this.identity(s.op, types[j]!)};`)),
-          L(`for (int ${s.v} = 0; ${s.v} < ${this.expr(s.n)}; ${s.v}++) {`),
-          ...s.body.flatMap((b) => this.laneStmt(b, depth + 1)),
-          ...s.accs.map((a, j) => {
-            const v = this.expr(s.values[j]!);
-            return this.line(depth + 1, s.op === 'sum' ? `${a} += ${v};` : `${a} = ${types[j] === 'f32' ? `fmaxf(${a}, ${v})` : `tessera_imax(${a}, ${v})`};`);
-          }),
-          L('}'),
-        ];
-      }
-    }
+    const types = s.values.map((v) => v.t);
+    return [
+      ...s.accs.map((a, j) => L(`${TYPES[types[j]!]} ${a} = ${this.identity(s.op, types[j]!)};`)),
+      L(`for (int ${s.v} = 0; ${s.v} < ${this.expr(s.n)}; ${s.v}++) {`),
+      ...s.body.flatMap((b) => this.gpuStmt(b, depth + 1, true)),
+      ...s.accs.map((a, j) => {
+        const v = this.expr(s.values[j]!);
+        return this.line(depth + 1, s.op === 'sum' ? `${a} += ${v};` : `${a} = ${types[j] === 'f32' ? `fmaxf(${a}, ${v})` : `tessera_imax(${a}, ${v})`};`);
+      }),
+      L('}'),
+    ];
   }
 }

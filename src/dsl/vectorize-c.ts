@@ -43,6 +43,11 @@ static inline float tv_hmax_f32(tv_f32 v) { float m = v[0]; for (int i = 1; i < 
 static inline int32_t tv_hsum_i32(tv_i32 v) { return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7])); }
 `;
 
+/** C for a prefetch hint at `&at[idx]`: read, no temporal locality (weights stream through once per step). */
+export function cPrefetch(at: string, idx: string): string {
+  return `__builtin_prefetch(&${at}[${idx}], 0, 0);`;
+}
+
 const VEC: Record<Scalar, string> = { f32: 'tv_f32', i32: 'tv_i32', u32: 'tv_u32', bool: 'tv_i32' };
 
 /** How an expression depends on the loop index: 0 invariant, 1 = index + invariant, null otherwise. */
@@ -168,7 +173,7 @@ export function vectorizeReduce(s: Extract<Stmt, { k: 'reduce' }>, sp: ScalarSpe
       const addr = [st.which, st.idx].filter((e): e is Expr => e !== null);
       if (addr.some((e) => someExpr(e, (x) => x.k === 'var' && vectorLets.has(x.name)))) return null;
       const at = st.which ? `${st.buf}[${sp.expr(st.which)}]` : st.buf;
-      body.push(indent(depth + 1, `__builtin_prefetch(&${at}[${sp.expr(st.idx)}], 0, 0);`));
+      body.push(indent(depth + 1, cPrefetch(at, sp.expr(st.idx))));
       continue;
     }
     if (st.k !== 'let') return null;
