@@ -95,3 +95,30 @@ export const INFIX: Partial<Record<BinOp, string>> = {
   lt: '<', le: '<=', gt: '>', ge: '>=', eq: '==', ne: '!=',
   and: '&&', or: '||', band: '&', bor: '|', bxor: '^', shl: '<<', shr: '>>',
 };
+
+/**
+ * Shared-memory arrays for a collective reduce of values of `types`: one `red_<type>_<j>` per value,
+ * numbered per type; `sizes` keeps the most each type needs across the kernel (declared once).
+ */
+export function reductionArrays(types: readonly Scalar[], sizes: Map<Scalar, number>): string[] {
+  const slots = new Map<Scalar, number>();
+  return types.map((t) => {
+    const j = slots.get(t) ?? 0;
+    slots.set(t, j + 1);
+    sizes.set(t, Math.max(sizes.get(t) ?? 0, j + 1));
+    return `red_${t}_${j}`;
+  });
+}
+
+/** A constant in C-family syntax (C, CUDA, HIP): floats with an `f` suffix, the target's infinities and booleans. */
+export function cFamilyConstant(t: Scalar, v: number, spell: { readonly inf: string; readonly negInf: string; readonly bool: readonly [string, string] }): string {
+  if (t === 'f32') {
+    if (v === Infinity) return spell.inf;
+    if (v === -Infinity) return spell.negInf;
+    const s = String(Math.fround(v));
+    return /[.e]/.test(s) ? `${s}f` : `${s}.0f`;
+  }
+  if (t === 'u32') return `${v >>> 0}u`;
+  if (t === 'bool') return v ? spell.bool[0] : spell.bool[1];
+  return v === -2147483648 ? '(-2147483647 - 1)' : String(v | 0);
+}

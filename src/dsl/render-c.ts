@@ -1,7 +1,7 @@
 // C for the native CPU backend: one exported function per kernel, programs spread over OpenMP
 // threads, inner loops written so gcc/clang vectorize them (-O3 -march=native).
 import type { BinOp, Expr, Kernel, Param, Scalar, Stmt } from './ir.js';
-import { INFIX } from './render-base.js';
+import { INFIX, cFamilyConstant } from './render-base.js';
 import { CpuRenderer } from './render-cpu.js';
 import { C_VECTOR_PRELUDE, cPrefetch, vectorizeReduce } from './vectorize-c.js';
 
@@ -105,15 +105,7 @@ export class CRenderer extends CpuRenderer {
     return this.kernel.locals.find((l) => l.name === buf)?.elem ?? 'f32';
   }
   protected constant(t: Scalar, v: number): string {
-    if (t === 'f32') {
-      if (v === Infinity) return 'INFINITY';
-      if (v === -Infinity) return '(-INFINITY)';
-      const s = String(Math.fround(v));
-      return /[.e]/.test(s) ? `${s}f` : `${s}.0f`;
-    }
-    if (t === 'u32') return `${v >>> 0}u`;
-    if (t === 'bool') return v ? '1' : '0';
-    return v === -2147483648 ? '(-2147483647 - 1)' : String(v | 0);
+    return cFamilyConstant(t, v, { inf: 'INFINITY', negInf: '(-INFINITY)', bool: ['1', '0'] });
   }
   protected binary(op: BinOp, _t: Scalar, ot: Scalar, a: string, b: string): string {
     if (op === 'max') return ot === 'f32' ? `fmaxf(${a}, ${b})` : `TESSERA_IMAX(${a}, ${b})`;

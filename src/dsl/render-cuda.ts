@@ -3,7 +3,7 @@
 // are simply read by every thread), program-level stores are made by thread 0 and published with
 // __syncthreads(), `parallel` strides over the threads, `reduce` is a tree in shared memory.
 import type { BinOp, Expr, Kernel, Param, Scalar, Stmt } from './ir.js';
-import { INFIX, Renderer } from './render-base.js';
+import { INFIX, Renderer, cFamilyConstant, reductionArrays } from './render-base.js';
 import { forEachExpr } from './ir-walk.js';
 
 const TYPES: Record<Scalar, string> = { f32: 'float', i32: 'int', u32: 'unsigned int', bool: 'bool' };
@@ -69,15 +69,7 @@ export class CudaRenderer extends Renderer {
     return TYPES[t];
   }
   protected constant(t: Scalar, v: number): string {
-    if (t === 'f32') {
-      if (v === Infinity) return '__int_as_float(0x7f800000)';
-      if (v === -Infinity) return '__int_as_float((int)0xff800000)';
-      const s = String(Math.fround(v));
-      return /[.e]/.test(s) ? `${s}f` : `${s}.0f`;
-    }
-    if (t === 'u32') return `${v >>> 0}u`;
-    if (t === 'bool') return v ? 'true' : 'false';
-    return v === -2147483648 ? '(-2147483647 - 1)' : String(v | 0);
+    return cFamilyConstant(t, v, { inf: '__int_as_float(0x7f800000)', negInf: '__int_as_float((int)0xff800000)', bool: ['true', 'false'] });
   }
   protected binary(op: BinOp, _t: Scalar, ot: Scalar, a: string, b: string): string {
     if (op === 'max' || op === 'min') return ot === 'f32' ? `f${op}f(${a}, ${b})` : `tessera_${ot === 'u32' ? 'u' : 'i'}${op}(${a}, ${b})`;
@@ -158,13 +150,7 @@ export class CudaRenderer extends Renderer {
   private collectiveReduce(s: Extract<Stmt, { k: 'reduce' }>, depth: number): string[] {
     const L = (t: string) => this.line(depth, t);
     const types = s.values.map((v) => v.t);
-    const slots = new Map<Scalar, number>();
-    const arrays = types.map((t) => {
-      const j = slots.get(t) ?? 0;
-      slots.set(t, j + 1);
-      this.reductions.set(t, Math.max(this.reductions.get(t) ?? 0, j + 1));
-      return `red_${t}_${j}`;
-    });
+    const arrays = reductionArrays(types, this.reductions);
     const T = this.kernel.threads;
     const combine = (t: Scalar, a: string, b: string) => (s.op === 'sum' ? `(${a} + ${b})` : t === 'f32' ? `fmaxf(${a}, ${b})` : `tessera_imax(${a}, ${b})`);
     return [

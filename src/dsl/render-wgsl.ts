@@ -7,7 +7,7 @@
 // read-only buffers of one element type from single bindings (`__merged<g>`, each buffer at an
 // element offset `<name>__base` in the uniforms); the device concatenates them before the dispatch.
 import type { BinOp, Expr, Kernel, Param, Scalar, Stmt } from './ir.js';
-import { INFIX, Renderer } from './render-base.js';
+import { INFIX, Renderer, reductionArrays } from './render-base.js';
 import { forEachExpr, someExpr } from './ir-walk.js';
 
 const WGSL_TYPES: Record<Scalar, string> = { f32: 'f32', i32: 'i32', u32: 'u32', bool: 'bool' };
@@ -307,13 +307,7 @@ export class WgslRenderer extends Renderer {
     const L = (t: string) => this.line(depth, t);
     const n = this.broadcast(s.n, depth);
     const types = s.values.map((v) => v.t);
-    const slots = new Map<Scalar, number>();
-    const arrays = types.map((t) => {
-      const j = slots.get(t) ?? 0;
-      slots.set(t, j + 1);
-      this.reductions.set(t, Math.max(this.reductions.get(t) ?? 0, j + 1));
-      return `red_${t}_${j}`;
-    });
+    const arrays = reductionArrays(types, this.reductions);
     const T = this.kernel.threads;
     const combine = (a: string, b: string) => (s.op === 'sum' ? `(${a} + ${b})` : `max(${a}, ${b})`);
     const out = [
