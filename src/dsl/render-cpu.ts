@@ -1,6 +1,6 @@
 // Lowering for CPU targets (C, JS): programs are iterations of an outer loop (spread over threads),
 // `parallel` is an inner loop the compiler may vectorize, `reduce` a loop with accumulators.
-import type { Scalar, Stmt } from './ir.js';
+import type { Expr, Scalar, Stmt } from './ir.js';
 import { Renderer } from './render-base.js';
 
 export abstract class CpuRenderer extends Renderer {
@@ -12,6 +12,14 @@ export abstract class CpuRenderer extends Renderer {
   }
   protected abstract accumulate(op: 'sum' | 'max', t: Scalar, acc: string, value: string): string;
   protected abstract identity(op: 'sum' | 'max', t: Scalar): string;
+  /** A reduction term as the accumulator takes it (a target may keep it wider than its type). */
+  protected reductionTerm(_op: 'sum' | 'max', e: Expr): string {
+    return this.expr(e);
+  }
+  /** Statements after a reduction loop (a target with wider accumulators rounds them here). */
+  protected finishReduction(_op: 'sum' | 'max', _t: Scalar, _acc: string): string | null {
+    return null;
+  }
 
   protected stmt(s: Stmt, depth: number): string[] {
     const L = (text: string) => this.line(depth, text);
@@ -49,8 +57,12 @@ export abstract class CpuRenderer extends Renderer {
           ...(pragma ? [L(pragma)] : []),
           L(`${this.forHeader(s.v, '0', this.expr(s.n))} {`),
           ...this.block(s.body, depth + 1),
-          ...s.accs.map((a, j) => this.line(depth + 1, this.accumulate(s.op, types[j]!, a, this.expr(s.values[j]!)))),
+          ...s.accs.map((a, j) => this.line(depth + 1, this.accumulate(s.op, types[j]!, a, this.reductionTerm(s.op, s.values[j]!)))),
           L('}'),
+          ...s.accs.flatMap((a, j) => {
+            const fin = this.finishReduction(s.op, types[j]!, a);
+            return fin ? [L(fin)] : [];
+          }),
         ];
       }
     }

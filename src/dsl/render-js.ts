@@ -1,5 +1,8 @@
 // JavaScript for the zero-dependency fallback backend: float32 semantics by Math.fround on every
-// f32 result, i32/u32 by |0 and >>>0, buffers as typed arrays.
+// f32 result, i32/u32 by |0 and >>>0, buffers as typed arrays. Float sums accumulate in float64
+// with exact products and round once at the end: C contracts `acc + a*b` into a fused multiply-add
+// over 8-16 partial sums, and a float32 chain rounding every product and every partial sum would be
+// several times less accurate than that (enough to move values across e4m3 rounding boundaries).
 import type { BinOp, Expr, Kernel, Scalar } from './ir.js';
 import { CpuRenderer } from './render-cpu.js';
 
@@ -101,7 +104,15 @@ export class JsRenderer extends CpuRenderer {
   }
   protected accumulate(op: 'sum' | 'max', t: Scalar, acc: string, value: string): string {
     if (op === 'max') return `${acc} = Math.max(${acc}, ${value});`;
-    return t === 'f32' ? `${acc} = Math.fround(${acc} + ${value});` : `${acc} = (${acc} + ${value}) | 0;`;
+    return t === 'f32' ? `${acc} += ${value};` : `${acc} = (${acc} + ${value}) | 0;`;
+  }
+  /** The product of a float sum's term stays exact (a float32 product fits a float64 exactly). */
+  protected override reductionTerm(op: 'sum' | 'max', e: Expr): string {
+    if (op === 'sum' && e.k === 'bin' && e.op === 'mul' && e.t === 'f32') return `(${this.expr(e.a)} * ${this.expr(e.b)})`;
+    return this.expr(e);
+  }
+  protected override finishReduction(op: 'sum' | 'max', t: Scalar, acc: string): string | null {
+    return op === 'sum' && t === 'f32' ? `${acc} = Math.fround(${acc});` : null;
   }
   protected identity(op: 'sum' | 'max', t: Scalar): string {
     if (op === 'sum') return '0';

@@ -36,6 +36,9 @@ const BAD: Array<[string, Record<string, unknown>, RegExp]> = [
   ['indexer width', { index_head_dim: 64 }, /key "index_head_dim": .*must be 128/],
   ['rope scaling', { rope_scaling: { type: 'linear', factor: 2 } }, /rope_scaling\): key "type": only "yarn"/],
   ['GQA', { num_key_value_heads: 1 }, /key "num_key_value_heads": MLA needs/],
+  // 8 experts in 2 groups, 1 group kept: only 4 experts are eligible, so a 6th choice is a tie among masked ones
+  ['experts beyond the group limit', { n_routed_experts: 8, n_group: 2, topk_group: 1, num_experts_per_tok: 6 }, /key "num_experts_per_tok": 6 experts per token exceed what topk_group \(1\) groups of n_routed_experts \/ n_group \(8 \/ 2 = 4\) experts hold \(4\)/],
+  ['one expert per noaux_tc group', { n_routed_experts: 4, n_group: 4, topk_group: 2, num_experts_per_tok: 1 }, /key "n_group": topk_method "noaux_tc" ranks each group by its two best experts/],
 ];
 
 for (const [what, patch, pattern] of BAD) {

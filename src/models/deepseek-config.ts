@@ -77,6 +77,16 @@ export function parseDeepseekConfig(file: string, raw: Record<string, unknown>):
   if (topkGroup > nGroup) r.fail('topk_group', `must be <= n_group (${nGroup})`);
   const numExpertsPerTok = nRoutedExperts > 0 ? r.int('num_experts_per_tok') : 0;
   if (numExpertsPerTok > nRoutedExperts) r.fail('num_experts_per_tok', `must be <= n_routed_experts (${nRoutedExperts})`);
+  if (nRoutedExperts > 0 && topkMethod !== 'greedy' && nGroup > 1) {
+    const perGroup = nRoutedExperts / nGroup;
+    // Beyond what the kept groups hold, the choice falls among masked experts: implementations break those ties differently.
+    if (numExpertsPerTok > topkGroup * perGroup) {
+      r.fail('num_experts_per_tok', `${numExpertsPerTok} experts per token exceed what topk_group (${topkGroup}) groups of n_routed_experts / n_group (${nRoutedExperts} / ${nGroup} = ${perGroup}) experts hold (${topkGroup * perGroup})`);
+    }
+    if (topkMethod === 'noaux_tc' && perGroup < 2) {
+      r.fail('n_group', `topk_method "noaux_tc" ranks each group by its two best experts, so n_routed_experts / n_group (${nRoutedExperts} / ${nGroup}) must be at least 2`);
+    }
+  }
 
   const ropeRaw = r.object('rope_scaling');
   let yarn: YarnParams | null = null;

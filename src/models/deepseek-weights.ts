@@ -1,7 +1,6 @@
 // The tensors of a DeepSeek-V2/V3/V3.2 checkpoint, checked against config.json as they are bound.
-import type { Backend, ExpertWeights, Weight } from '../backends/backend.js';
-import { ModelFormatError } from '../formats/errors.js';
-import type { TensorStore } from '../formats/tensor-store.js';
+import type { ExpertWeights, Weight } from '../backends/backend.js';
+import type { WeightBinder } from './weight-binder.js';
 import { isMoeLayer } from './deepseek-config.js';
 import type { DeepseekConfig } from './deepseek-config.js';
 
@@ -58,93 +57,61 @@ export function isMoe(m: DenseMlpWeights | MoeWeights): m is MoeWeights {
   return 'router' in m;
 }
 
-class Binder {
-  constructor(
-    private readonly store: TensorStore,
-    private readonly backend: Backend,
-  ) {}
-
-  /** Bind a tensor, checking its shape; FP8 matrices also bind their weight_scale_inv. */
-  weight(name: string, shape: readonly number[]): Weight {
-    const info = this.store.info(name);
-    if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i])) {
-      throw new ModelFormatError(info.file, `shape [${info.shape.join(', ')}] disagrees with config.json, which implies [${shape.join(', ')}]`, { tensor: name });
-    }
-    let scale = null;
-    if (info.dtype === 'F8_E4M3') {
-      const scaleName = `${name}_scale_inv`;
-      if (!this.store.has(scaleName)) throw new ModelFormatError(info.file, `FP8 weight without its ${scaleName}`, { tensor: name });
-      scale = this.store.info(scaleName);
-      const want = shape.map((d) => Math.ceil(d / 128));
-      if (scale.shape.length !== want.length || scale.shape.some((d, i) => d !== want[i])) {
-        throw new ModelFormatError(scale.file, `shape [${scale.shape.join(', ')}] should be [${want.join(', ')}] (128x128 blocks)`, { tensor: scaleName });
-      }
-      if (scale.dtype !== 'F32' && scale.dtype !== 'BF16') throw new ModelFormatError(scale.file, `dtype ${scale.dtype} is not a scale dtype`, { tensor: scaleName });
-    }
-    return this.backend.loadWeight({ store: this.store, tensor: info, scale });
-  }
-
-  optional(name: string, shape: readonly number[]): Weight | null {
-    return this.store.has(name) ? this.weight(name, shape) : null;
-  }
-}
-
-function mlp(b: Binder, prefix: string, hidden: number, inner: number): DenseMlpWeights {
+function mlp(b: WeightBinder, prefix: string, hidden: number, inner: number): DenseMlpWeights {
   return {
-    gate: b.weight(`${prefix}.gate_proj.weight`, [inner, hidden]),
-    up: b.weight(`${prefix}.up_proj.weight`, [inner, hidden]),
-    down: b.weight(`${prefix}.down_proj.weight`, [hidden, inner]),
+    gate: b.weight(`${prefix}.gate_proj.weight`, [inner, hidden], 'linear'),
+    up: b.weight(`${prefix}.up_proj.weight`, [inner, hidden], 'linear'),
+    down: b.weight(`${prefix}.down_proj.weight`, [hidden, inner], 'out'),
   };
 }
 
-export function bindDeepseekWeights(c: DeepseekConfig, store: TensorStore, backend: Backend): DeepseekWeights {
-  const b = new Binder(store, backend);
+export function bindDeepseekWeights(c: DeepseekConfig, b: WeightBinder): DeepseekWeights {
   const H = c.hiddenSize;
   const qkd = c.qkNopeHeadDim + c.qkRopeHeadDim;
   const layers: LayerWeights[] = [];
   for (let l = 0; l < c.numLayers; l++) {
     const p = `model.layers.${l}`;
     const a = `${p}.self_attn`;
-    const qA = c.qLoraRank !== null ? b.weight(`${a}.q_a_proj.weight`, [c.qLoraRank, H]) : null;
+    const qA = c.qLoraRank !== null ? b.weight(`${a}.q_a_proj.weight`, [c.qLoraRank, H], 'linear') : null;
     const attn: AttentionWeights = {
       qA,
-      qANorm: c.qLoraRank !== null ? b.weight(`${a}.q_a_layernorm.weight`, [c.qLoraRank]) : null,
-      qB: c.qLoraRank !== null ? b.weight(`${a}.q_b_proj.weight`, [c.numHeads * qkd, c.qLoraRank]) : b.weight(`${a}.q_proj.weight`, [c.numHeads * qkd, H]),
-      kvA: b.weight(`${a}.kv_a_proj_with_mqa.weight`, [c.kvLoraRank + c.qkRopeHeadDim, H]),
-      kvANorm: b.weight(`${a}.kv_a_layernorm.weight`, [c.kvLoraRank]),
-      kvB: b.weight(`${a}.kv_b_proj.weight`, [c.numHeads * (c.qkNopeHeadDim + c.vHeadDim), c.kvLoraRank]),
-      o: b.weight(`${a}.o_proj.weight`, [H, c.numHeads * c.vHeadDim]),
+      qANorm: c.qLoraRank !== null ? b.weight(`${a}.q_a_layernorm.weight`, [c.qLoraRank], 'norm') : null,
+      qB: c.qLoraRank !== null ? b.weight(`${a}.q_b_proj.weight`, [c.numHeads * qkd, c.qLoraRank], 'linear') : b.weight(`${a}.q_proj.weight`, [c.numHeads * qkd, H], 'linear'),
+      kvA: b.weight(`${a}.kv_a_proj_with_mqa.weight`, [c.kvLoraRank + c.qkRopeHeadDim, H], 'linear'),
+      kvANorm: b.weight(`${a}.kv_a_layernorm.weight`, [c.kvLoraRank], 'norm'),
+      kvB: b.weight(`${a}.kv_b_proj.weight`, [c.numHeads * (c.qkNopeHeadDim + c.vHeadDim), c.kvLoraRank], 'linear'),
+      o: b.weight(`${a}.o_proj.weight`, [H, c.numHeads * c.vHeadDim], 'out'),
       indexer: c.indexer
         ? {
-            wqB: b.weight(`${a}.indexer.wq_b.weight`, [c.indexer.nHeads * c.indexer.headDim, c.qLoraRank!]),
-            wk: b.weight(`${a}.indexer.wk.weight`, [c.indexer.headDim, H]),
-            kNormWeight: b.weight(`${a}.indexer.k_norm.weight`, [c.indexer.headDim]),
-            kNormBias: b.weight(`${a}.indexer.k_norm.bias`, [c.indexer.headDim]),
-            weightsProj: b.weight(`${a}.indexer.weights_proj.weight`, [c.indexer.nHeads, H]),
+            wqB: b.weight(`${a}.indexer.wq_b.weight`, [c.indexer.nHeads * c.indexer.headDim, c.qLoraRank!], 'linear'),
+            wk: b.weight(`${a}.indexer.wk.weight`, [c.indexer.headDim, H], 'linear'),
+            kNormWeight: b.weight(`${a}.indexer.k_norm.weight`, [c.indexer.headDim], 'norm'),
+            kNormBias: b.weight(`${a}.indexer.k_norm.bias`, [c.indexer.headDim], 'bias'),
+            weightsProj: b.weight(`${a}.indexer.weights_proj.weight`, [c.indexer.nHeads, H], 'dense'),
           }
         : null,
     };
     const m = `${p}.mlp`;
     const ffn: DenseMlpWeights | MoeWeights = isMoeLayer(c, l)
       ? {
-          router: b.weight(`${m}.gate.weight`, [c.nRoutedExperts, H]),
-          bias: c.topkMethod === 'noaux_tc' ? b.weight(`${m}.gate.e_score_correction_bias`, [c.nRoutedExperts]) : b.optional(`${m}.gate.e_score_correction_bias`, [c.nRoutedExperts]),
+          router: b.weight(`${m}.gate.weight`, [c.nRoutedExperts, H], 'dense'),
+          bias: c.topkMethod === 'noaux_tc' ? b.weight(`${m}.gate.e_score_correction_bias`, [c.nRoutedExperts], 'router-bias') : b.optional(`${m}.gate.e_score_correction_bias`, [c.nRoutedExperts], 'router-bias'),
           experts: Array.from({ length: c.nRoutedExperts }, (_, e) => mlp(b, `${m}.experts.${e}`, H, c.moeIntermediateSize)),
           shared: c.nSharedExperts > 0 ? mlp(b, `${m}.shared_experts`, H, c.nSharedExperts * c.moeIntermediateSize) : null,
         }
       : mlp(b, m, H, c.intermediateSize);
     layers.push({
-      inputNorm: b.weight(`${p}.input_layernorm.weight`, [H]),
-      postNorm: b.weight(`${p}.post_attention_layernorm.weight`, [H]),
+      inputNorm: b.weight(`${p}.input_layernorm.weight`, [H], 'norm'),
+      postNorm: b.weight(`${p}.post_attention_layernorm.weight`, [H], 'norm'),
       attn,
       mlp: ffn,
     });
   }
-  const embed = b.weight('model.embed_tokens.weight', [c.vocabSize, H]);
+  const embed = b.weight('model.embed_tokens.weight', [c.vocabSize, H], 'embedding');
   return {
     embed,
     layers,
-    norm: b.weight('model.norm.weight', [H]),
-    lmHead: c.tieWordEmbeddings ? embed : b.weight('lm_head.weight', [c.vocabSize, H]),
+    norm: b.weight('model.norm.weight', [H], 'norm'),
+    lmHead: c.tieWordEmbeddings ? embed : b.weight('lm_head.weight', [c.vocabSize, H], 'lm-head'),
   };
 }

@@ -8,6 +8,7 @@ import { bindDeepseekWeights, isMoe } from './deepseek-weights.js';
 import type { AttentionWeights, DeepseekWeights, DenseMlpWeights, MoeWeights } from './deepseek-weights.js';
 import type { CausalLM, ForwardInput, ForwardTrace, ModelInfo } from './model.js';
 import type { TensorStore } from '../formats/tensor-store.js';
+import { StoreBinder } from './weight-binder.js';
 
 export interface DeepseekOptions {
   /** FP8 checkpoints: 'quant' quantizes linear inputs per 128-block (DeepSeek's official semantics), 'none' is weight-only. */
@@ -32,7 +33,7 @@ export class DeepseekModel implements CausalLM {
     private readonly options: DeepseekOptions,
   ) {
     const c = config;
-    this.w = bindDeepseekWeights(c, store, backend);
+    this.w = bindDeepseekWeights(c, new StoreBinder(store, backend));
     this.info = {
       architecture: c.modelType,
       vocabSize: c.vocabSize,

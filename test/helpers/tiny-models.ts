@@ -5,22 +5,9 @@ import { join } from 'node:path';
 import { writeSafetensors } from '../../src/formats/safetensors-writer.js';
 import type { TensorToWrite } from '../../src/formats/safetensors-writer.js';
 import { f32ToBf16 } from '../../src/formats/dtype.js';
+import { randomValues } from '../../src/conformance/random.js';
 
-/** Deterministic normal-ish values (xorshift + Box-Muller). */
-export function randomValues(seed: number, n: number, std: number, mean = 0): Float32Array {
-  let s = seed >>> 0 || 1;
-  const next = () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return (s + 0.5) / 4294967296;
-  };
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = mean + std * Math.sqrt(-2 * Math.log(next())) * Math.cos(2 * Math.PI * next());
-  return out;
-}
+export { randomValues };
 
 export function bf16Bytes(values: Float32Array): Uint8Array {
   const out = new Uint16Array(values.length);

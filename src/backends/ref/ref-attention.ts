@@ -157,31 +157,39 @@ export function indexScore(q8: Float32Array, headWeight: ArrayLike<number>, k8: 
 }
 
 /**
- * score(t, s) = kScale[s] · Σ_h relu(q8[t,h]·k8[s]) · (w[t,h]·wScale·qScale[t,h]) for s ≤ pos(t);
- * the topk largest (ties: lower position first), sorted by position; every key when pos(t) < topk.
- * -> [T, topk] int32, -1 padded
+ * score(t, s) = kScale[s] · Σ_h relu(q8[t,h]·k8[s]) · (w[t,h]·wScale·qScale[t,h]) for the keys
+ * s ≤ pos of step row t. -> [pos + 1]
  */
-export function indexerTopkRef(a: IndexerArgs): Int32Array {
+export function indexerRowScores(a: IndexerArgs, t: number): Float64Array {
   const { indexDim: d, blockSize } = a.cache.spec;
   const kv = a.cache.indexValues[a.layer]!;
   const ks = a.cache.indexScales[a.layer]!;
+  const { slice, pos } = a.rows[t]!;
+  const hw = new Float64Array(a.heads);
+  for (let h = 0; h < a.heads; h++) {
+    hw[h] = Math.fround(Math.fround(a.w[t * a.heads + h]! * a.wScale) * a.qScales[t * a.heads + h]!);
+  }
+  const scores = new Float64Array(pos + 1);
+  for (let s = 0; s <= pos; s++) {
+    const slot = slotOf(slice, s, blockSize);
+    scores[s] = indexScore(a.qValues.subarray(t * a.heads * d, (t + 1) * a.heads * d), hw, kv.subarray(slot * d, (slot + 1) * d), ks[slot]!);
+  }
+  return scores;
+}
+
+/**
+ * The topk largest scores of each row (ties: lower position first), sorted by position; every key
+ * when pos(t) < topk. -> [T, topk] int32, -1 padded
+ */
+export function indexerTopkRef(a: IndexerArgs): Int32Array {
   const out = new Int32Array(a.rows.length * a.topk).fill(-1);
   for (let t = 0; t < a.rows.length; t++) {
-    const { slice, pos } = a.rows[t]!;
-    const n = pos + 1;
+    const n = a.rows[t]!.pos + 1;
     if (n <= a.topk) {
       for (let s = 0; s < n; s++) out[t * a.topk + s] = s;
       continue;
     }
-    const hw = new Float64Array(a.heads);
-    for (let h = 0; h < a.heads; h++) {
-      hw[h] = Math.fround(Math.fround(a.w[t * a.heads + h]! * a.wScale) * a.qScales[t * a.heads + h]!);
-    }
-    const scores = new Float64Array(n);
-    for (let s = 0; s < n; s++) {
-      const slot = slotOf(slice, s, blockSize);
-      scores[s] = indexScore(a.qValues.subarray(t * a.heads * d, (t + 1) * a.heads * d), hw, kv.subarray(slot * d, (slot + 1) * d), ks[slot]!);
-    }
+    const scores = indexerRowScores(a, t);
     const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => scores[y]! - scores[x]! || x - y);
     const chosen = order.slice(0, a.topk).sort((x, y) => x - y);
     chosen.forEach((s, j) => (out[t * a.topk + j] = s));

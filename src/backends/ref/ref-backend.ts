@@ -22,9 +22,10 @@ import { hadamardRows } from '../../numerics/hadamard.js';
 import { RefKvCache, slotOf } from './ref-kv-cache.js';
 import { RefQuant, RefRouting, RefSelection, RefTensor, RefWeight, asRef, asRefWeight } from './ref-tensor.js';
 import { linearFp8Act, linearPlain } from './ref-linear.js';
-import { attentionDecodeRef, attentionPrefillRef, indexerTopkRef } from './ref-attention.js';
-import type { RowInfo } from './ref-attention.js';
-import { expertForward, routeRow } from './ref-moe.js';
+import { attentionDecodeRef, attentionPrefillRef, indexerRowScores, indexerTopkRef } from './ref-attention.js';
+import type { IndexerArgs, RowInfo } from './ref-attention.js';
+import { expertForward, routeRow, routeScores } from './ref-moe.js';
+import type { RouteScores } from './ref-moe.js';
 
 class RefStep implements Step {
   readonly rows: number;
@@ -237,21 +238,19 @@ export class RefBackend implements Backend {
   }
 
   indexerTopk(cache: KvCache, layer: number, q: QuantTensor, w: Tensor, wScale: number, topk: number, step: Step): Selection {
+    const args = this.indexerArgs(cache, layer, q, w, wScale, topk, step);
+    return new RefSelection([args.rows.length, topk], indexerTopkRef(args));
+  }
+
+  /** The indexer scores of step row `row` over its keys (what indexerTopk ranks), float64. */
+  indexerScores(cache: KvCache, layer: number, q: QuantTensor, w: Tensor, wScale: number, step: Step, row: number): Float64Array {
+    return indexerRowScores(this.indexerArgs(cache, layer, q, w, wScale, 0, step), row);
+  }
+
+  private indexerArgs(cache: KvCache, layer: number, q: QuantTensor, w: Tensor, wScale: number, topk: number, step: Step): IndexerArgs {
     const rq = q as RefQuant;
     const hw = asRef(w);
-    const rows = asStep(step).rowInfo;
-    const indices = indexerTopkRef({
-      cache: asCache(cache),
-      layer,
-      qValues: rq.values,
-      qScales: rq.scales,
-      w: hw.data,
-      wScale,
-      heads: hw.cols,
-      topk,
-      rows,
-    });
-    return new RefSelection([rows.length, topk], indices);
+    return { cache: asCache(cache), layer, qValues: rq.values, qScales: rq.scales, w: hw.data, wScale, heads: hw.cols, topk, rows: asStep(step).rowInfo };
   }
 
   gatherPrefillKeys(cache: KvCache, layer: number, step: Step): { latent: Tensor; kpe: Tensor } {
@@ -366,6 +365,12 @@ export class RefBackend implements Backend {
       }
     }
     return tensor(o.rows, heads * v, out);
+  }
+
+  /** Router scores, biased choice values and group ranking of row `row` (what route ranks). */
+  routeScores(logits: Tensor, bias: Weight | null, params: RoutingParams, row: number): RouteScores {
+    const l = asRef(logits);
+    return routeScores(l.data.subarray(row * l.cols, (row + 1) * l.cols), bias ? asRefWeight(bias).toF32() : null, params);
   }
 
   route(logits: Tensor, bias: Weight | null, params: RoutingParams): Routing {

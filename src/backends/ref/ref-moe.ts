@@ -10,12 +10,21 @@ export function topkIndices(values: ArrayLike<number>, k: number): number[] {
     .slice(0, k);
 }
 
+/** A router row's scores [E] (sigmoid or softmax), the biased choice values [E] and the group ranking. */
+export interface RouteScores {
+  readonly scores: Float64Array;
+  /** scores + correction bias, -inf outside the kept groups */
+  readonly choice: Float64Array;
+  /** per-group ranking score (empty without groups) */
+  readonly groupScores: readonly number[];
+}
+
 /**
- * One row of router logits [E] -> chosen experts (ascending ids) and weights.
  * Scores are sigmoid or softmax; the correction bias only steers selection; groups are ranked by
- * the sum of their top-2 biased scores (noaux_tc) or their max (group_limited_greedy).
+ * the sum of their top-2 biased scores (noaux_tc) or their max (group_limited_greedy), and only
+ * the best topk_group groups stay eligible.
  */
-export function routeRow(logits: Float32Array, bias: Float32Array | null, p: RoutingParams): { experts: number[]; weights: number[] } {
+export function routeScores(logits: Float32Array, bias: Float32Array | null, p: RoutingParams): RouteScores {
   const e = logits.length;
   const scores = new Float64Array(e);
   if (p.scoring === 'sigmoid') {
@@ -29,17 +38,25 @@ export function routeRow(logits: Float32Array, bias: Float32Array | null, p: Rou
   }
   const choice = new Float64Array(e);
   for (let i = 0; i < e; i++) choice[i] = bias ? Math.fround(scores[i]! + bias[i]!) : scores[i]!;
+  let groupScores: number[] = [];
   if (p.nGroup > 1) {
     const per = e / p.nGroup;
-    const groupScores = Array.from({ length: p.nGroup }, (_, g) => {
+    if (p.groupScore === 'top2-sum' && per < 2) throw new Error(`top-2 group scores need at least 2 experts per group, got ${per}`);
+    groupScores = Array.from({ length: p.nGroup }, (_, g) => {
       const members = Array.from(choice.subarray(g * per, (g + 1) * per));
       if (p.groupScore === 'max') return Math.max(...members);
       const [a, b] = topkIndices(members, 2).map((i) => members[i]!);
-      return a! + (b ?? 0);
+      return a! + b!;
     });
     const kept = new Set(topkIndices(groupScores, p.topkGroup));
     for (let i = 0; i < e; i++) if (!kept.has(Math.floor(i / per))) choice[i] = -Infinity;
   }
+  return { scores, choice, groupScores };
+}
+
+/** One row of router logits [E] -> chosen experts (ascending ids) and weights. */
+export function routeRow(logits: Float32Array, bias: Float32Array | null, p: RoutingParams): { experts: number[]; weights: number[] } {
+  const { scores, choice } = routeScores(logits, bias, p);
   const experts = topkIndices(choice, p.topk).sort((a, b) => a - b);
   let weights = experts.map((i) => scores[i]!);
   if (p.normalize) {
