@@ -1,7 +1,7 @@
 // Choosing a backend is a flag: --device NAME.
-import type { Backend } from './backend.js';
+import type { Backend } from '../ops/backend.js';
 import { RefBackend } from './ref/ref-backend.js';
-import { KernelBackend } from './kernel/kernel-backend.js';
+import { DeviceBackend } from './device/device-backend.js';
 import { JsDevice } from './js/js-device.js';
 import { NoCompilerError, createCpuBackend } from './cpu/cpu-backend.js';
 
@@ -23,14 +23,14 @@ export async function createBackend(device: DeviceName, options: BackendOptions 
     case 'ref':
       return new RefBackend();
     case 'js':
-      return new KernelBackend('js', new JsDevice());
+      return new DeviceBackend('js', new JsDevice());
     case 'cpu':
       try {
         return createCpuBackend(options.threads);
       } catch (e) {
         if (!(e instanceof NoCompilerError)) throw e;
         (options.warn ?? ((m) => process.stderr.write(`${m}\n`)))(`tessera: ${e.message}; falling back to --device js (slower)`);
-        return new KernelBackend('js', new JsDevice());
+        return new DeviceBackend('js', new JsDevice());
       }
     case 'webgpu': {
       // loaded on demand: Dawn is a native module only this device needs
@@ -53,7 +53,7 @@ export async function backendFactory(device: DeviceName, options: BackendOptions
     case 'ref':
       return { device, make: () => new RefBackend(), close: () => undefined };
     case 'js':
-      return { device, make: () => new KernelBackend('js', new JsDevice()), close: () => undefined };
+      return { device, make: () => new DeviceBackend('js', new JsDevice()), close: () => undefined };
     case 'cpu':
       try {
         createCpuBackend(options.threads).dispose();

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import type { Page } from 'playwright-core';
-import type { Backend } from '../backends/backend.js';
+import type { Backend } from '../ops/backend.js';
 import { openHfDirectory } from '../formats/hf-directory.js';
 import { loadModel } from '../models/registry.js';
 import { createBackend } from '../backends/registry.js';

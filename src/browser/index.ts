@@ -1,5 +1,5 @@
 // The browser build of Tessera (bundled by scripts/build-browser.mjs; no Node APIs): a model
-// directory loaded over HTTP, run by the kernel backend on a WebGPU device from navigator.gpu.
+// directory loaded over HTTP, run by the device backend on a WebGPU device from navigator.gpu.
 import { WebGpuBackend } from '../backends/webgpu/webgpu-backend.js';
 import { WebGpuDevice } from '../backends/webgpu/webgpu-device.js';
 import { loadModel } from '../models/registry.js';

@@ -1,7 +1,7 @@
 // Flags and helpers shared by the CLI commands.
 import { UsageError } from './cli-error.js';
 import { DEVICES, createBackend, isDeviceName } from '../backends/registry.js';
-import type { Backend } from '../backends/backend.js';
+import type { Backend } from '../ops/backend.js';
 import { DEFAULT_MODEL_DIR } from '../models/default-model.js';
 import type { TextEngineOptions, TextModelOptions } from '../text/index.js';
 

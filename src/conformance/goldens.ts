@@ -2,7 +2,7 @@
 // teacher-forced decode logits, hidden states after every layer, indexer top-k sets and expert
 // choices, against the outputs of DeepSeek's official inference code. Tolerances are those of the
 // fixtures' README §5.
-import type { Backend } from '../backends/backend.js';
+import type { Backend } from '../ops/backend.js';
 import { openHfDirectory } from '../formats/hf-directory.js';
 import { loadModel } from '../models/registry.js';
 import type { ForwardTrace } from '../models/model.js';

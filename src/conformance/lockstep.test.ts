@@ -2,13 +2,13 @@
 // caught by the lockstep check of the op they sit in, and by the end-to-end logits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { KvCache, Step, Tensor } from '../backends/backend.js';
-import { KernelBackend } from '../backends/kernel/kernel-backend.js';
+import type { KvCache, Step, Tensor } from '../ops/backend.js';
+import { DeviceBackend } from '../backends/device/device-backend.js';
 import { JsDevice } from '../backends/js/js-device.js';
 import { randomModelCase, runRandomModelCase } from './random-models.js';
 
 /** A js backend with one deliberate bug. */
-class Mutant extends KernelBackend {
+class Mutant extends DeviceBackend {
   constructor(private readonly bug: 'silu-scale' | 'latent-slot' | 'rope-offset') {
     super('mutant', new JsDevice());
   }
@@ -37,7 +37,7 @@ test('the random model case the mutants run on prefills several rows', () => {
 });
 
 test('an unmodified js backend passes the case', async () => {
-  const r = await runRandomModelCase(c, () => new KernelBackend('js', new JsDevice()));
+  const r = await runRandomModelCase(c, () => new DeviceBackend('js', new JsDevice()));
   assert.ok(r.pass, JSON.stringify(r.opFailures.slice(0, 3)));
 });
 

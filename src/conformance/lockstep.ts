@@ -19,7 +19,7 @@ import type {
   Tensor,
   Weight,
   WeightSpec,
-} from '../backends/backend.js';
+} from '../ops/backend.js';
 import { RefBackend } from '../backends/ref/ref-backend.js';
 import { RefQuant, RefRouting, RefSelection, RefTensor } from '../backends/ref/ref-tensor.js';
 import { OP_TOLERANCE, compareClose, compareExact, compareQuant } from './compare.js';

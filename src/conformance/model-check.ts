@@ -1,6 +1,6 @@
 // One model, one scenario, one backend against the reference: every op checked in lockstep on the
 // DUT's own inputs, then the DUT's end-to-end logits against an independent reference run.
-import type { Backend } from '../backends/backend.js';
+import type { Backend } from '../ops/backend.js';
 import { RefBackend } from '../backends/ref/ref-backend.js';
 import { openHfDirectory } from '../formats/hf-directory.js';
 import { loadModel } from '../models/registry.js';

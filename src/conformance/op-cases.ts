@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Backend, KvCache, LinearMode, RoutingParams, SeqSlice, Step, Weight, WeightDType } from '../backends/backend.js';
+import type { Backend, KvCache, LinearMode, RoutingParams, SeqSlice, Step, Weight, WeightDType } from '../ops/backend.js';
 import { RefBackend } from '../backends/ref/ref-backend.js';
 import { f32ToBf16, f32ToF16 } from '../formats/dtype.js';
 import { SafetensorsFile } from '../formats/safetensors.js';

@@ -3,8 +3,8 @@
 // set of seeds; TESSERA_FUZZ_SEEDS=N runs seeds 1..N.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Backend } from '../backends/backend.js';
-import { KernelBackend } from '../backends/kernel/kernel-backend.js';
+import type { Backend } from '../ops/backend.js';
+import { DeviceBackend } from '../backends/device/device-backend.js';
 import { JsDevice } from '../backends/js/js-device.js';
 import { createCpuBackend } from '../backends/cpu/cpu-backend.js';
 import { sharedWebGpu } from '../../test/helpers/webgpu-context.js';
@@ -21,7 +21,7 @@ export function summarize(r: ModelCheck): string {
 
 const gpu = await sharedWebGpu('randomized model conformance');
 const backends: Array<[string, () => Backend]> = [
-  ['js', () => new KernelBackend('js', new JsDevice())],
+  ['js', () => new DeviceBackend('js', new JsDevice())],
   ['cpu', () => createCpuBackend()],
   ...(gpu ? [['webgpu', () => gpu.backend()] as [string, () => Backend]] : []),
 ];

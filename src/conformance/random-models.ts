@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Backend } from '../backends/backend.js';
+import type { Backend } from '../ops/backend.js';
 import { checkModel } from './model-check.js';
 import type { ModelCheck } from './model-check.js';
 import { writeRandomCheckpoint } from './random-checkpoint.js';

@@ -1,7 +1,7 @@
 // Elementwise and data-movement kernels.
 import { KernelBuilder, f32, math, select } from '../dsl/builder.js';
 import type { Kernel } from '../dsl/ir.js';
-import type { WeightDType } from '../backends/backend.js';
+import type { WeightDType } from '../ops/backend.js';
 import { decodeWeight, weightElem } from './weight-decode.js';
 
 /** Elements handled by one program of a flat elementwise kernel. */

@@ -4,7 +4,7 @@ import { int8DotKernel } from './int8-dot.js';
 import { JsDevice } from '../backends/js/js-device.js';
 import { CpuDevice } from '../backends/cpu/cpu-device.js';
 import { findCompiler } from '../backends/cpu/c-compiler.js';
-import type { Device } from '../backends/kernel/device.js';
+import type { Device } from '../backends/device/device.js';
 
 const ROWS = 3;
 const WORDS = 37;

@@ -1,7 +1,7 @@
 // DeepSeek-V2 / V3 / V3.2 (MLA + DSA lightning indexer + DeepSeekMoE), written against the op API.
 // Reads top to bottom like DeepSeek's reference inference code; shapes are [rows, cols] with heads
 // as column groups. T = rows of the step, Tp/Td = its prefill/decode rows, K = gathered prefill keys.
-import type { Backend, KvCache, LinearMode, RoutingParams, Step, Tensor, Weight } from '../backends/backend.js';
+import type { Backend, KvCache, LinearMode, RoutingParams, Step, Tensor, Weight } from '../ops/backend.js';
 import { attentionScale, ropeAmplitude, ropeFrequencies, ropeTable } from '../numerics/rope.js';
 import type { DeepseekConfig } from './deepseek-config.js';
 import { bindDeepseekWeights, isMoe } from './deepseek-weights.js';

@@ -1,5 +1,5 @@
 // What every architecture offers the engine: a forward pass over a batch of sequence slices.
-import type { Backend, KvCache, Routing, Selection, SeqSlice, Tensor } from '../backends/backend.js';
+import type { Backend, KvCache, Routing, Selection, SeqSlice, Tensor } from '../ops/backend.js';
 
 export interface ModelInfo {
   readonly architecture: string;

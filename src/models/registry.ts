@@ -1,5 +1,5 @@
 // The one place that maps a checkpoint's model_type to an architecture.
-import type { Backend } from '../backends/backend.js';
+import type { Backend } from '../ops/backend.js';
 import { ModelFormatError } from '../formats/errors.js';
 import type { HfDirectory } from '../formats/hf-directory.js';
 import { DEEPSEEK_MODEL_TYPES, parseDeepseekConfig } from './deepseek-config.js';

@@ -5,7 +5,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { DeviceName } from '../backends/registry.js';
 import { createBackend } from '../backends/registry.js';
-import type { Backend } from '../backends/backend.js';
+import type { Backend } from '../ops/backend.js';
 import { LLMEngine } from '../engine/index.js';
 import type { EngineOptions, SamplingParamsInput } from '../engine/index.js';
 import { SingleSequence } from '../engine/single-sequence.js';

@@ -1,7 +1,7 @@
 // The op conformance cases (src/conformance/op-cases.ts) as node:test cases for one backend.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Backend } from '../../src/backends/backend.js';
+import type { Backend } from '../../src/ops/backend.js';
 import { OP_CASES, runOpCase } from '../../src/conformance/op-cases.js';
 
 export interface SuiteOptions {

@@ -3,7 +3,7 @@
 // reads its whole context back through the table, throwing on a missing or misplaced entry. The
 // next token is a hash of that context, so any KV bookkeeping error (wrong table, lost prefix,
 // overwritten shared block) changes the output instead of passing silently.
-import type { Backend, KvCache, KvCacheSpec } from '../../src/backends/backend.js';
+import type { Backend, KvCache, KvCacheSpec } from '../../src/ops/backend.js';
 import type { CausalLM, ForwardInput, ModelInfo } from '../../src/models/model.js';
 
 export class FakeKvCache implements KvCache {

@@ -6,7 +6,7 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Backend } from '../../src/backends/backend.js';
+import type { Backend } from '../../src/ops/backend.js';
 import { openHfDirectory } from '../../src/formats/hf-directory.js';
 import { loadModel } from '../../src/models/registry.js';
 import type { CausalLM } from '../../src/models/model.js';

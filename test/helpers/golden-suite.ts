@@ -1,7 +1,7 @@
 // The DeepSeek fixture goldens (src/conformance/goldens.ts) as node:test cases for one backend.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Backend } from '../../src/backends/backend.js';
+import type { Backend } from '../../src/ops/backend.js';
 import { goldenCases, runGoldenCase } from '../../src/conformance/goldens.js';
 
 export function runGoldenSuite(label: string, makeBackend: () => Backend): void {

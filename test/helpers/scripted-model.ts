@@ -2,7 +2,7 @@
 // longest prefix of the script that the context already ends with and puts the highest logit on
 // the next script token (EOS once the script is done). Lets text and server tests drive exact
 // outputs (reasoning, tool calls, stop strings, split UTF-8) through the real engine.
-import type { Backend, KvCache } from '../../src/backends/backend.js';
+import type { Backend, KvCache } from '../../src/ops/backend.js';
 import type { CausalLM, ForwardInput, ModelInfo } from '../../src/models/model.js';
 import { FakeKvCache } from './engine-fake-model.js';
 

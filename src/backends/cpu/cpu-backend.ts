@@ -1,5 +1,5 @@
 // `--device cpu`: DSL kernels rendered to C, compiled with the system compiler, run with OpenMP.
-import { KernelBackend } from '../kernel/kernel-backend.js';
+import { DeviceBackend } from '../device/device-backend.js';
 import { CpuDevice } from './cpu-device.js';
 import { findCompiler } from './c-compiler.js';
 
@@ -10,8 +10,8 @@ export class NoCompilerError extends Error {
   }
 }
 
-export function createCpuBackend(threads?: number): KernelBackend {
+export function createCpuBackend(threads?: number): DeviceBackend {
   const cc = findCompiler();
   if (!cc) throw new NoCompilerError();
-  return new KernelBackend('cpu', new CpuDevice(cc, threads));
+  return new DeviceBackend('cpu', new CpuDevice(cc, threads));
 }

@@ -7,7 +7,7 @@ import { CRenderer, C_PRELUDE } from '../../dsl/render-c.js';
 import type { TensorInfo } from '../../formats/safetensors.js';
 import type { TensorStore } from '../../formats/tensor-store.js';
 import { DTYPE_BYTES } from '../../formats/dtype.js';
-import type { Device, DeviceBuffer, KernelArg } from '../kernel/device.js';
+import type { Device, DeviceBuffer, KernelArg } from '../device/device.js';
 import { compileShared } from './c-compiler.js';
 import type { CCompiler } from './c-compiler.js';
 import { MAP_PRIVATE, O_RDONLY, PROT_READ, close, free, malloc, mapFailed, memcpyToNative, mmap, munmap, nativeView, open } from './libc.js';

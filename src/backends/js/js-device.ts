@@ -5,7 +5,7 @@ import type { TensorInfo } from '../../formats/safetensors.js';
 import type { TensorStore } from '../../formats/tensor-store.js';
 import { f16ToF32 } from '../../formats/dtype.js';
 import { E4M3_VALUES } from '../../numerics/fp8.js';
-import type { Device, DeviceBuffer, KernelArg } from '../kernel/device.js';
+import type { Device, DeviceBuffer, KernelArg } from '../device/device.js';
 
 export class JsBuffer implements DeviceBuffer {
   private readonly views = new Map<string, ArrayBufferView>();

@@ -1,6 +1,6 @@
 // Reference MLA attention (naive and absorbed forms) and the DSA lightning indexer, one query row
 // at a time, float64 accumulation. Reads like the paper; speed is not a goal here.
-import type { SeqSlice } from '../backend.js';
+import type { SeqSlice } from '../../ops/backend.js';
 import { slotOf } from './ref-kv-cache.js';
 import type { RefKvCache } from './ref-kv-cache.js';
 

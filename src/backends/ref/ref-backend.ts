@@ -16,7 +16,7 @@ import type {
   Tensor,
   Weight,
   WeightSpec,
-} from '../backend.js';
+} from '../../ops/backend.js';
 import { actQuant, fp8RoundTrip } from '../../numerics/fp8.js';
 import { hadamardRows } from '../../numerics/hadamard.js';
 import { RefKvCache, slotOf } from './ref-kv-cache.js';

@@ -1,5 +1,5 @@
 // Paged KV cache of the reference backend: float32 everywhere, one array per layer and kind.
-import type { KvCache, KvCacheSpec, SeqSlice } from '../backend.js';
+import type { KvCache, KvCacheSpec, SeqSlice } from '../../ops/backend.js';
 
 export class RefKvCache implements KvCache {
   readonly latent: Float32Array[];

@@ -1,12 +1,12 @@
-// `--device webgpu`: the kernel backend on a WebGPU device, plus what only WebGPU needs: weights
+// `--device webgpu`: the device backend on a WebGPU device, plus what only WebGPU needs: weights
 // larger than the adapter's maxStorageBufferBindingSize (an LM head or embedding table of a large
 // vocabulary) are bound as row blocks, one launch per block.
-import type { LinearMode, Step, Tensor, Weight } from '../backend.js';
-import type { KernelArg } from '../kernel/device.js';
-import { KernelBackend } from '../kernel/kernel-backend.js';
-import { asK, asKW } from '../kernel/kernel-types.js';
-import type { KernelStep } from '../kernel/kernel-step.js';
-import type { KWeight } from '../kernel/kernel-types.js';
+import type { LinearMode, Step, Tensor, Weight } from '../../ops/backend.js';
+import type { KernelArg } from '../device/device.js';
+import { DeviceBackend } from '../device/device-backend.js';
+import { asK, asKW } from '../device/device-tensors.js';
+import type { DeviceStep } from '../device/device-step.js';
+import type { KWeight } from '../device/device-tensors.js';
 import { LANE_ROWS, linearLanesKernel, linearLanesName } from '../../kernels/linear-lanes.js';
 import type { LanesSpec } from '../../kernels/linear-lanes.js';
 import { embedKernel } from '../../kernels/elementwise.js';
@@ -16,7 +16,7 @@ import { WebGpuError } from './gpu-context.js';
 
 const ELEM_BYTES = { F32: 4, BF16: 2, F16: 2, F8_E4M3: 1 } as const;
 
-export class WebGpuBackend extends KernelBackend {
+export class WebGpuBackend extends DeviceBackend {
   constructor(readonly gpu: WebGpuDevice) {
     super('webgpu', gpu);
   }
@@ -64,7 +64,7 @@ export class WebGpuBackend extends KernelBackend {
   override embed(table: Weight, step: Step): Tensor {
     const w = asKW(table);
     if (w.buf.bytes <= this.gpu.bindingLimit) return super.embed(table, step);
-    const s = step as KernelStep;
+    const s = step as DeviceStep;
     const [, hidden] = w.shape as [number, number];
     const out = this.tensor(s.rows, hidden);
     const { rows, data, scales } = this.blocks(w);

@@ -4,7 +4,7 @@
 import type { Kernel, Param } from '../../dsl/ir.js';
 import type { TensorInfo } from '../../formats/safetensors.js';
 import type { TensorStore } from '../../formats/tensor-store.js';
-import type { Device, DeviceBuffer, KernelArg } from '../kernel/device.js';
+import type { Device, DeviceBuffer, KernelArg } from '../device/device.js';
 import { BUFFER_USAGE, MAP_MODE_READ, WebGpuError } from './gpu-context.js';
 import type { WebGpuContext } from './gpu-context.js';
 import { CommandBatch } from './command-batch.js';

@@ -1,9 +1,9 @@
-// Per-step metadata of a kernel backend, computed on the host once and uploaded: each row's
+// Per-step metadata of a device backend, computed on the host once and uploaded: each row's
 // sequence, position and cache slot, the block tables, and the key slots of prefill sequences.
-import type { SeqSlice, Step, StepInput } from '../backend.js';
+import type { SeqSlice, Step, StepInput } from '../../ops/backend.js';
 import type { DeviceBuffer } from './device.js';
 
-export class KernelStep implements Step {
+export class DeviceStep implements Step {
   readonly rows: number;
   readonly prefillRows: number;
   /** largest position + 1 of any row (key count bound) */

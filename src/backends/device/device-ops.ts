@@ -1,9 +1,9 @@
-// The pieces of a kernel backend that op implementations share (kernel-backend.ts owns them).
+// The pieces of a device backend that op implementations share (device-backend.ts owns them).
 import type { Kernel } from '../../dsl/ir.js';
 import type { DeviceBuffer, KernelArg } from './device.js';
-import type { KTensor } from './kernel-types.js';
+import type { KTensor } from './device-tensors.js';
 
-export interface KernelOps {
+export interface DeviceOps {
   /** an output tensor from this step's pool */
   tensor(rows: number, cols: number): KTensor;
   scratch(bytes: number): DeviceBuffer;

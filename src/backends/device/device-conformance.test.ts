@@ -1,7 +1,7 @@
-import { KernelBackend } from './kernel-backend.js';
+import { DeviceBackend } from './device-backend.js';
 import { JsDevice } from '../js/js-device.js';
 import { createCpuBackend } from '../cpu/cpu-backend.js';
 import { runConformanceSuite } from '../../../test/helpers/conformance.js';
 
 runConformanceSuite('cpu', () => createCpuBackend());
-runConformanceSuite('js', () => new KernelBackend('js', new JsDevice()));
+runConformanceSuite('js', () => new DeviceBackend('js', new JsDevice()));

@@ -1,5 +1,5 @@
 // Tensors, weights and caches of backends that run DSL kernels on a Device.
-import type { KvCache, KvCacheSpec, QuantTensor, Routing, Selection, Tensor, Weight, WeightDType, WeightSpec } from '../backend.js';
+import type { KvCache, KvCacheSpec, QuantTensor, Routing, Selection, Tensor, Weight, WeightDType, WeightSpec } from '../../ops/backend.js';
 import { decodeToF32 } from '../../formats/dtype.js';
 import { ModelFormatError } from '../../formats/errors.js';
 import type { Device, DeviceBuffer } from './device.js';

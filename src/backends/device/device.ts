@@ -1,5 +1,5 @@
-// What a kernel-running backend needs from a device: memory, weights, and launching DSL kernels.
-// cpu (C + koffi), js (typed arrays) and webgpu implement this; kernel-backend.ts builds every op on it.
+// What the device backend needs from a device: memory, weights, and launching DSL kernels.
+// cpu (C + koffi), js (typed arrays) and webgpu implement this; device-backend.ts builds every op on it.
 import type { Kernel } from '../../dsl/ir.js';
 import type { TensorInfo } from '../../formats/safetensors.js';
 import type { TensorStore } from '../../formats/tensor-store.js';

@@ -1,15 +1,15 @@
-// DeepSeekMoE on a kernel backend: group the (token, expert) pairs by expert, run each chosen
+// DeepSeekMoE on a device backend: group the (token, expert) pairs by expert, run each chosen
 // expert's SwiGLU once per step over its pairs, combine with the routing weights.
-import type { ExpertWeights, LinearMode } from '../backend.js';
+import type { ExpertWeights, LinearMode } from '../../ops/backend.js';
 import type { DeviceBuffer, KernelArg } from './device.js';
-import type { KRouting, KTensor } from './kernel-types.js';
-import { asKW } from './kernel-types.js';
+import type { KRouting, KTensor } from './device-tensors.js';
+import { asKW } from './device-tensors.js';
 import { expertGemmKernel, expertGemmName, moeAlignKernel, moeCombineKernel } from '../../kernels/moe.js';
 import type { ExpertGemmSpec } from '../../kernels/moe.js';
-import { tileFor } from './kernel-ops.js';
-import type { KernelOps } from './kernel-ops.js';
+import { tileFor } from './device-ops.js';
+import type { DeviceOps } from './device-ops.js';
 
-export function runMoe(ops: KernelOps, a: KTensor, r: KRouting, experts: readonly ExpertWeights[], mode: LinearMode, scaleFormat: 'ue8m0' | 'plain'): KTensor {
+export function runMoe(ops: DeviceOps, a: KTensor, r: KRouting, experts: readonly ExpertWeights[], mode: LinearMode, scaleFormat: 'ue8m0' | 'plain'): KTensor {
   const first = asKW(experts[0]!.gate);
   const dtype = first.dtype;
   const m: LinearMode = dtype === 'F8_E4M3' ? mode : 'plain';
@@ -50,7 +50,7 @@ export function runMoe(ops: KernelOps, a: KTensor, r: KRouting, experts: readonl
   return y;
 }
 
-function bindInput(ops: KernelOps, args: Record<string, KernelArg>, x: KTensor, mode: LinearMode, scaleFormat: 'ue8m0' | 'plain'): void {
+function bindInput(ops: DeviceOps, args: Record<string, KernelArg>, x: KTensor, mode: LinearMode, scaleFormat: 'ue8m0' | 'plain'): void {
   if (mode === 'fp8-act') {
     const q = ops.actQuant(x, scaleFormat);
     args['x'] = q.values.buf;

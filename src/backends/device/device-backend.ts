@@ -15,25 +15,25 @@ import type {
   Tensor,
   Weight,
   WeightSpec,
-} from '../backend.js';
+} from '../../ops/backend.js';
 import type { Kernel } from '../../dsl/ir.js';
 import type { Device, DeviceBuffer, KernelArg } from './device.js';
-import { KKvCache, KQuant, KRouting, KSelection, KTensor, KWeight, asK, asKW } from './kernel-types.js';
-import { KernelStep } from './kernel-step.js';
+import { KKvCache, KQuant, KRouting, KSelection, KTensor, KWeight, asK, asKW } from './device-tensors.js';
+import { DeviceStep } from './device-step.js';
 import * as ew from '../../kernels/elementwise.js';
 import { actQuantKernel, hadamardQuantKernel } from '../../kernels/quant.js';
 import { linearKernel, linearName } from '../../kernels/linear.js';
 import type { LinearSpec } from '../../kernels/linear.js';
-import { tileFor } from './kernel-ops.js';
+import { tileFor } from './device-ops.js';
 import { gatherLatentKernel, writeIndexKernel, writeLatentKernel } from '../../kernels/kv-cache.js';
 import { indexerScoresKernel, topkKernel } from '../../kernels/indexer.js';
 import { absorbOutputKernel, absorbQueryKernel, attentionDecodeKernel, attentionPrefillKernel } from '../../kernels/attention.js';
 import { routeKernel, routeName } from '../../kernels/moe.js';
-import { runMoe } from './kernel-moe.js';
-import type { KernelOps } from './kernel-ops.js';
+import { runMoe } from './device-moe.js';
+import type { DeviceOps } from './device-ops.js';
 
-function asKStep(s: Step): KernelStep {
-  if (!(s instanceof KernelStep)) throw new Error('step does not belong to this backend');
+function asKStep(s: Step): DeviceStep {
+  if (!(s instanceof DeviceStep)) throw new Error('step does not belong to this backend');
   return s;
 }
 function asKCache(c: KvCache): KKvCache {
@@ -42,14 +42,14 @@ function asKCache(c: KvCache): KKvCache {
 }
 
 
-export class KernelBackend implements Backend {
+export class DeviceBackend implements Backend {
   private readonly kernels = new Map<string, Kernel>();
   /** free device buffers by byte size, reused across steps */
   private readonly pool = new Map<number, DeviceBuffer[]>();
   private stepBuffers: DeviceBuffer[] = [];
 
   /** What op implementations in other files (MoE) use of this backend. */
-  protected readonly ops: KernelOps = {
+  protected readonly ops: DeviceOps = {
     tensor: (rows, cols) => this.tensor(rows, cols),
     scratch: (bytes) => this.scratch(bytes),
     kernel: (key, build) => this.kernel(key, build),
@@ -110,7 +110,7 @@ export class KernelBackend implements Backend {
       this.pool.set(b.bytes, list);
     }
     this.stepBuffers = [];
-    return new KernelStep(input, cache.spec.blockSize, (d) => this.uploadStep(d));
+    return new DeviceStep(input, cache.spec.blockSize, (d) => this.uploadStep(d));
   }
 
   fromHost(data: Float32Array, rows: number, cols: number): Tensor {
