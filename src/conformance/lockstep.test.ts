@@ -2,7 +2,9 @@
 // caught by the lockstep check of the op they sit in, and by the end-to-end logits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { KvCache, Step, Tensor } from '../ops/backend.js';
+import type { KvCache } from '../ops/kv-cache.js';
+import type { Step } from '../ops/step.js';
+import type { Tensor } from '../ops/tensors.js';
 import { DeviceBackend } from '../backends/device/device-backend.js';
 import { JsDevice } from '../backends/js/js-device.js';
 import { randomModelCase, runRandomModelCase } from './random-models.js';

@@ -4,22 +4,10 @@
 // tolerance. A whole-model run thus tests each kernel at the shapes the model really uses, and a
 // rounding-boundary flip in one op (two correct float32 implementations rounding a value to
 // neighbouring e4m3 codes) cannot cascade into a false alarm downstream.
-import type {
-  Backend,
-  ExpertWeights,
-  KvCache,
-  KvCacheSpec,
-  LinearMode,
-  QuantTensor,
-  Routing,
-  RoutingParams,
-  Selection,
-  Step,
-  StepInput,
-  Tensor,
-  Weight,
-  WeightSpec,
-} from '../ops/backend.js';
+import type { Backend, OpName } from '../ops/backend.js';
+import type { KvCache, KvCacheSpec } from '../ops/kv-cache.js';
+import type { Step, StepInput } from '../ops/step.js';
+import type { ExpertWeights, LinearMode, QuantTensor, Routing, RoutingParams, Selection, Tensor, Weight, WeightSpec } from '../ops/tensors.js';
 import { RefBackend } from '../backends/ref/ref-backend.js';
 import { RefQuant, RefRouting, RefSelection, RefTensor } from '../backends/ref/ref-tensor.js';
 import { OP_TOLERANCE, compareClose, compareExact, compareQuant } from './compare.js';
@@ -63,6 +51,10 @@ export class LockstepBackend implements Backend {
 
   constructor(readonly dut: Backend) {
     this.name = `lockstep(${dut.name})`;
+  }
+
+  supportsOp(op: OpName): boolean {
+    return this.dut.supportsOp(op) && this.ref.supportsOp();
   }
 
   /** Per-op summaries of everything verified so far. */
@@ -209,9 +201,9 @@ export class LockstepBackend implements Backend {
   concatRows(parts: readonly Tensor[]): Tensor {
     return this.tensorOp('concatRows', this.dut.concatRows(parts), async () => this.ref.concatRows(await Promise.all(parts.map((p) => this.t(p)))), 'exact');
   }
-  linear(x: Tensor, w: Weight, mode: LinearMode, scaleFormat?: 'ue8m0' | 'plain'): Tensor {
-    const op = `linear ${w.dtype}${w.dtype === 'F8_E4M3' ? ` ${mode}` : ''}`;
-    return this.tensorOp(op, this.dut.linear(x, w, mode, scaleFormat), async () => this.ref.linear(await this.t(x), this.w(w), mode, scaleFormat), OP_TOLERANCE.sum);
+  linear(x: Tensor, w: Weight, mode: LinearMode, scaleFormat?: 'ue8m0' | 'plain', bias: Weight | null = null): Tensor {
+    const op = `linear ${w.dtype}${w.dtype === 'F8_E4M3' ? ` ${mode}` : ''}${bias ? ' + bias' : ''}`;
+    return this.tensorOp(op, this.dut.linear(x, w, mode, scaleFormat, bias), async () => this.ref.linear(await this.t(x), this.w(w), mode, scaleFormat, bias ? this.w(bias) : null), OP_TOLERANCE.sum);
   }
   rope(x: Tensor, groups: number, start: number, ropeDim: number, layout: 'interleaved' | 'half', step: Step, rowOffset?: number): Tensor {
     return this.tensorOp(`rope ${layout}`, this.dut.rope(x, groups, start, ropeDim, layout, step, rowOffset), async () => this.ref.rope(await this.t(x), groups, start, ropeDim, layout, this.step(step), rowOffset), OP_TOLERANCE.elementwise);
@@ -237,6 +229,14 @@ export class LockstepBackend implements Backend {
   writeIndexCache(cache: KvCache, layer: number, keys: QuantTensor, step: Step): void {
     this.dut.writeIndexCache(cache, layer, keys, step);
     this.later('writeIndexCache', async () => this.ref.writeIndexCache(this.cache(cache), layer, await this.q(keys), this.step(step)));
+  }
+
+  writeKvCache(cache: KvCache, layer: number, k: Tensor, v: Tensor, step: Step): void {
+    this.dut.writeKvCache(cache, layer, k, v, step);
+    this.later('writeKvCache', async () => this.ref.writeKvCache(this.cache(cache), layer, await this.t(k), await this.t(v), this.step(step)));
+  }
+  gqaAttention(cache: KvCache, layer: number, q: Tensor, scale: number, step: Step): Tensor {
+    return this.tensorOp('gqaAttention', this.dut.gqaAttention(cache, layer, q, scale, step), async () => this.ref.gqaAttention(this.cache(cache), layer, await this.t(q), scale, this.step(step)), OP_TOLERANCE.sum);
   }
 
   indexerTopk(cache: KvCache, layer: number, q: QuantTensor, w: Tensor, wScale: number, topk: number, step: Step): Selection {

@@ -4,7 +4,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Backend, KvCache, LinearMode, RoutingParams, SeqSlice, Step, Weight, WeightDType } from '../ops/backend.js';
+import type { Backend } from '../ops/backend.js';
+import type { KvCache } from '../ops/kv-cache.js';
+import type { SeqSlice, Step } from '../ops/step.js';
+import type { LinearMode, RoutingParams, Weight, WeightDType } from '../ops/tensors.js';
 import { RefBackend } from '../backends/ref/ref-backend.js';
 import { f32ToBf16, f32ToF16 } from '../formats/dtype.js';
 import { SafetensorsFile } from '../formats/safetensors.js';
@@ -94,7 +97,7 @@ function stepFor(b: Backend): { step: Step; cache: KvCache } {
   const half = ROPE / 2;
   const cos = Float32Array.from({ length: T * half }, (_, i) => Math.cos(i * 0.37));
   const sin = Float32Array.from({ length: T * half }, (_, i) => Math.sin(i * 0.37));
-  const cache = b.createKvCache({ layers: 1, numBlocks: 8, blockSize: 4, latentDim: R, ropeDim: ROPE, indexDim: 128, latentFormat: 'fp8' });
+  const cache = b.createKvCache({ kind: 'mla', layers: 1, numBlocks: 8, blockSize: 4, latentDim: R, ropeDim: ROPE, indexDim: 128, latentFormat: 'fp8' });
   return { cache, step: b.beginStep({ tokens: TOKENS, seqs: SEQS, ropeCos: cos, ropeSin: sin }, cache) };
 }
 

@@ -2,7 +2,7 @@
 // varying size, several sequences per step (prefill slices first, then decode rows), blocks of the
 // paged cache scattered, then teacher-forced decode steps. Every row's logits are returned, so two
 // backends can be compared on exactly the same inputs.
-import type { SeqSlice } from '../ops/backend.js';
+import type { SeqSlice } from '../ops/step.js';
 import type { CausalLM } from '../models/model.js';
 import { picker } from './random.js';
 

@@ -5,7 +5,7 @@
 import { KernelBuilder, f32, i32, intrin, math, select } from '../dsl/builder.js';
 import type { BufRef, Val } from '../dsl/builder.js';
 import type { Kernel } from '../dsl/ir.js';
-import type { WeightDType } from '../ops/backend.js';
+import type { WeightDType } from '../ops/tensors.js';
 import type { LatentFormat } from './kv-cache.js';
 import { slotOf } from './indexer.js';
 import { decodeWeight, weightElem } from './weight-decode.js';

@@ -1,7 +1,7 @@
 // Every kernel the backends can launch, in representative configurations: what the render-only
 // tests render for every target (and compile or validate where a toolchain exists).
 import type { Kernel } from '../dsl/ir.js';
-import type { LinearMode, RoutingParams, WeightDType } from '../ops/backend.js';
+import type { LinearMode, RoutingParams, WeightDType } from '../ops/tensors.js';
 import * as ew from './elementwise.js';
 import { actQuantKernel, hadamardQuantKernel } from './quant.js';
 import { linearKernel } from './linear.js';

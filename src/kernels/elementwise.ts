@@ -1,7 +1,7 @@
 // Elementwise and data-movement kernels.
 import { KernelBuilder, f32, math, select } from '../dsl/builder.js';
 import type { Kernel } from '../dsl/ir.js';
-import type { WeightDType } from '../ops/backend.js';
+import type { WeightDType } from '../ops/tensors.js';
 import { decodeWeight, weightElem } from './weight-decode.js';
 
 /** Elements handled by one program of a flat elementwise kernel. */
@@ -25,6 +25,17 @@ export function addKernel(): Kernel {
     const b = k.buf('b', 'f32');
     const y = k.buf('y', 'f32', true);
     return (i) => y.set(i, a.at(i).add(b.at(i)));
+  });
+}
+
+/** y[r, c] = x[r, c] + bias[c] (bias in its file dtype) */
+export function addBiasKernel(dtype: WeightDType): Kernel {
+  return flat(`add_bias_${dtype.toLowerCase()}`, (k) => {
+    const x = k.buf('x', 'f32');
+    const bias = k.buf('bias', weightElem(dtype));
+    const y = k.buf('y', 'f32', true);
+    const cols = k.scalar('cols');
+    return (i) => y.set(i, x.at(i).add(decodeWeight(dtype, bias.at(i.mod(cols)))));
   });
 }
 

@@ -5,7 +5,7 @@
 import { KernelBuilder, f32 } from '../dsl/builder.js';
 import type { BufRef, Val, VarRef } from '../dsl/builder.js';
 import type { Kernel } from '../dsl/ir.js';
-import type { LinearMode, WeightDType } from '../ops/backend.js';
+import type { LinearMode, WeightDType } from '../ops/tensors.js';
 import { decodeWeight, weightElem } from './weight-decode.js';
 
 export interface LinearTile {

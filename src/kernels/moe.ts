@@ -3,7 +3,7 @@
 import { KernelBuilder, f32, i32, math, select } from '../dsl/builder.js';
 import type { Val } from '../dsl/builder.js';
 import type { Kernel } from '../dsl/ir.js';
-import type { LinearMode, RoutingParams, WeightDType } from '../ops/backend.js';
+import type { LinearMode, RoutingParams, WeightDType } from '../ops/tensors.js';
 import { tileProduct } from './linear.js';
 import type { LinearTile } from './linear.js';
 import { weightElem } from './weight-decode.js';

@@ -2,7 +2,7 @@
 import type { Elem } from '../dsl/ir.js';
 import { intrin } from '../dsl/builder.js';
 import type { Val } from '../dsl/builder.js';
-import type { WeightDType } from '../ops/backend.js';
+import type { WeightDType } from '../ops/tensors.js';
 
 export function weightElem(d: WeightDType): Elem {
   return d === 'F32' ? 'f32' : d === 'F8_E4M3' ? 'u8' : 'u16';

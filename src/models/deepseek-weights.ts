@@ -1,5 +1,5 @@
 // The tensors of a DeepSeek-V2/V3/V3.2 checkpoint, checked against config.json as they are bound.
-import type { ExpertWeights, Weight } from '../ops/backend.js';
+import type { ExpertWeights, Weight } from '../ops/tensors.js';
 import type { WeightBinder } from './weight-binder.js';
 import { isMoeLayer } from './deepseek-config.js';
 import type { DeepseekConfig } from './deepseek-config.js';

@@ -1,7 +1,10 @@
 // DeepSeek-V2 / V3 / V3.2 (MLA + DSA lightning indexer + DeepSeekMoE), written against the op API.
 // Reads top to bottom like DeepSeek's reference inference code; shapes are [rows, cols] with heads
 // as column groups. T = rows of the step, Tp/Td = its prefill/decode rows, K = gathered prefill keys.
-import type { Backend, KvCache, LinearMode, RoutingParams, Step, Tensor, Weight } from '../ops/backend.js';
+import type { Backend } from '../ops/backend.js';
+import type { KvCache } from '../ops/kv-cache.js';
+import type { Step } from '../ops/step.js';
+import type { LinearMode, RoutingParams, Tensor, Weight } from '../ops/tensors.js';
 import { attentionScale, ropeAmplitude, ropeFrequencies, ropeTable } from '../numerics/rope.js';
 import type { DeepseekConfig } from './deepseek-config.js';
 import { bindDeepseekWeights, isMoe } from './deepseek-weights.js';
@@ -61,6 +64,7 @@ export class DeepseekModel implements CausalLM {
   createKvCache(numBlocks: number, blockSize: number): KvCache {
     const c = this.config;
     return this.backend.createKvCache({
+      kind: 'mla',
       layers: c.numLayers,
       numBlocks,
       blockSize,

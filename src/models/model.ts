@@ -1,5 +1,8 @@
 // What every architecture offers the engine: a forward pass over a batch of sequence slices.
-import type { Backend, KvCache, Routing, Selection, SeqSlice, Tensor } from '../ops/backend.js';
+import type { Backend } from '../ops/backend.js';
+import type { KvCache } from '../ops/kv-cache.js';
+import type { SeqSlice } from '../ops/step.js';
+import type { Routing, Selection, Tensor } from '../ops/tensors.js';
 
 export interface ModelInfo {
   readonly architecture: string;

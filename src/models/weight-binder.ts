@@ -2,7 +2,8 @@
 // role the tensor plays. A StoreBinder binds them from a checkpoint (checking every shape); a
 // ManifestRecorder only lists them, so random checkpoints of any architecture can be written from
 // the same code that reads real ones.
-import type { Backend, Weight, WeightDType } from '../ops/backend.js';
+import type { Backend } from '../ops/backend.js';
+import type { Weight, WeightDType } from '../ops/tensors.js';
 import { ModelFormatError } from '../formats/errors.js';
 import type { TensorStore } from '../formats/tensor-store.js';
 

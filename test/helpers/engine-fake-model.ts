@@ -3,7 +3,8 @@
 // reads its whole context back through the table, throwing on a missing or misplaced entry. The
 // next token is a hash of that context, so any KV bookkeeping error (wrong table, lost prefix,
 // overwritten shared block) changes the output instead of passing silently.
-import type { Backend, KvCache, KvCacheSpec } from '../../src/ops/backend.js';
+import type { Backend } from '../../src/ops/backend.js';
+import type { KvCache, KvCacheSpec } from '../../src/ops/kv-cache.js';
 import type { CausalLM, ForwardInput, ModelInfo } from '../../src/models/model.js';
 
 export class FakeKvCache implements KvCache {
@@ -50,7 +51,7 @@ export class FakeModel implements CausalLM {
   }
 
   createKvCache(numBlocks: number, blockSize: number): KvCache {
-    this.cache = new FakeKvCache({ layers: 1, numBlocks, blockSize, latentDim: 1, ropeDim: 0, indexDim: 0, latentFormat: 'f32' });
+    this.cache = new FakeKvCache({ kind: 'mla', layers: 1, numBlocks, blockSize, latentDim: 1, ropeDim: 0, indexDim: 0, latentFormat: 'f32' });
     return this.cache;
   }
 

@@ -2,7 +2,8 @@
 // longest prefix of the script that the context already ends with and puts the highest logit on
 // the next script token (EOS once the script is done). Lets text and server tests drive exact
 // outputs (reasoning, tool calls, stop strings, split UTF-8) through the real engine.
-import type { Backend, KvCache } from '../../src/ops/backend.js';
+import type { Backend } from '../../src/ops/backend.js';
+import type { KvCache } from '../../src/ops/kv-cache.js';
 import type { CausalLM, ForwardInput, ModelInfo } from '../../src/models/model.js';
 import { FakeKvCache } from './engine-fake-model.js';
 
@@ -42,7 +43,7 @@ export class ScriptedModel implements CausalLM {
   }
 
   createKvCache(numBlocks: number, blockSize: number): KvCache {
-    return new FakeKvCache({ layers: 1, numBlocks, blockSize, latentDim: 1, ropeDim: 0, indexDim: 0, latentFormat: 'f32' });
+    return new FakeKvCache({ kind: 'mla', layers: 1, numBlocks, blockSize, latentDim: 1, ropeDim: 0, indexDim: 0, latentFormat: 'f32' });
   }
 
   async forward(input: ForwardInput, cache: KvCache): Promise<Float32Array> {

@@ -1,21 +1,10 @@
 // A Backend built from DSL kernels on any Device (cpu, js, webgpu): every op picks a kernel
 // variant for its dtypes/shapes, allocates outputs from a per-step pool, and launches it.
-import type {
-  Backend,
-  ExpertWeights,
-  KvCache,
-  KvCacheSpec,
-  LinearMode,
-  QuantTensor,
-  Routing,
-  RoutingParams,
-  Selection,
-  Step,
-  StepInput,
-  Tensor,
-  Weight,
-  WeightSpec,
-} from '../../ops/backend.js';
+import type { Backend } from '../../ops/backend.js';
+import { gqaSpec, mlaSpec } from '../../ops/kv-cache.js';
+import type { KvCache, KvCacheSpec } from '../../ops/kv-cache.js';
+import type { Step, StepInput } from '../../ops/step.js';
+import type { ExpertWeights, LinearMode, QuantTensor, Routing, RoutingParams, Selection, Tensor, Weight, WeightSpec } from '../../ops/tensors.js';
 import type { Kernel } from '../../dsl/ir.js';
 import type { Device, DeviceBuffer, KernelArg } from './device.js';
 import { KKvCache, KQuant, KRouting, KSelection, KTensor, KWeight, asK, asKW } from './device-tensors.js';
@@ -30,6 +19,7 @@ import { indexerScoresKernel, topkKernel } from '../../kernels/indexer.js';
 import { absorbOutputKernel, absorbQueryKernel, attentionDecodeKernel, attentionPrefillKernel } from '../../kernels/attention.js';
 import { routeKernel, routeName } from '../../kernels/moe.js';
 import { runMoe } from './device-moe.js';
+import { gqaAttentionKernel, writeKvKernel } from '../../kernels/gqa-attention.js';
 import type { DeviceOps } from './device-ops.js';
 
 function asKStep(s: Step): DeviceStep {
@@ -62,6 +52,11 @@ export class DeviceBackend implements Backend {
     readonly name: string,
     readonly device: Device,
   ) {}
+
+  /** Every op is built from DSL kernels that render for every device. */
+  supportsOp(): boolean {
+    return true;
+  }
 
   // ---- plumbing ---------------------------------------------------------------------------------
   protected kernel(key: string, build: () => Kernel): Kernel {
@@ -134,8 +129,11 @@ export class DeviceBackend implements Backend {
   rmsNorm(x: Tensor, weight: Weight, eps: number): Tensor {
     const a = asK(x);
     const w = asKW(weight);
+    const d = w.shape[0]!;
+    if (a.cols % d !== 0) throw new Error(`rmsNorm ${w.name}: ${a.cols} columns are not groups of ${d}`);
     const y = this.tensor(a.rows, a.cols);
-    this.run(this.kernel(`rmsnorm_${w.dtype}`, () => ew.rmsNormKernel(w.dtype)), { x: a.buf, w: w.buf, y: y.buf, rows: a.rows, cols: a.cols, eps });
+    // groups of d columns are rows of their own (contiguous), so a per-head norm is the same kernel
+    this.run(this.kernel(`rmsnorm_${w.dtype}`, () => ew.rmsNormKernel(w.dtype)), { x: a.buf, w: w.buf, y: y.buf, rows: (a.rows * a.cols) / d, cols: d, eps });
     return y;
   }
 
@@ -210,7 +208,22 @@ export class DeviceBackend implements Backend {
     return { values, scales };
   }
 
-  linear(x: Tensor, weight: Weight, mode: LinearMode, scaleFormat: 'ue8m0' | 'plain' = 'ue8m0'): Tensor {
+  linear(x: Tensor, weight: Weight, mode: LinearMode, scaleFormat: 'ue8m0' | 'plain' = 'ue8m0', bias: Weight | null = null): Tensor {
+    const y = this.product(x, weight, mode, scaleFormat);
+    return bias ? this.addBias(y, bias) : y;
+  }
+
+  /** y [R, C] + bias [C] */
+  protected addBias(y: KTensor, bias: Weight): KTensor {
+    const b = asKW(bias);
+    if (b.shape[0] !== y.cols) throw new Error(`bias ${b.name}: ${b.shape[0]} values for ${y.cols} columns`);
+    const out = this.tensor(y.rows, y.cols);
+    this.run(this.kernel(`add_bias_${b.dtype}`, () => ew.addBiasKernel(b.dtype)), { x: y.buf, bias: b.buf, y: out.buf, n: y.rows * y.cols, cols: y.cols });
+    return out;
+  }
+
+  /** y = x · W^T */
+  protected product(x: Tensor, weight: Weight, mode: LinearMode, scaleFormat: 'ue8m0' | 'plain'): KTensor {
     const a = asK(x);
     const w = asKW(weight);
     const [n, k] = w.shape as [number, number];
@@ -268,7 +281,8 @@ export class DeviceBackend implements Backend {
   writeLatentCache(cache: KvCache, layer: number, latent: Tensor, kpe: Tensor, step: Step): void {
     const c = asKCache(cache);
     const s = asKStep(step);
-    const fmt = c.spec.latentFormat;
+    const spec = mlaSpec(c.spec);
+    const fmt = spec.latentFormat;
     const args: Record<string, KernelArg> = {
       latent: asK(latent).buf,
       kpe: asK(kpe).buf,
@@ -276,8 +290,8 @@ export class DeviceBackend implements Backend {
       cache_latent: c.latent[layer]!,
       cache_pe: c.pe[layer]!,
       rows: s.rows,
-      r: c.spec.latentDim,
-      rope: c.spec.ropeDim,
+      r: spec.latentDim,
+      rope: spec.ropeDim,
     };
     if (fmt === 'fp8') args['cache_scales'] = c.latentScales[layer]!;
     this.run(this.kernel(`write_latent_${fmt}`, () => writeLatentKernel(fmt)), args);
@@ -330,7 +344,7 @@ export class DeviceBackend implements Backend {
   gatherPrefillKeys(cache: KvCache, layer: number, step: Step): { latent: Tensor; kpe: Tensor } {
     const c = asKCache(cache);
     const s = asKStep(step);
-    const { latentDim: r, ropeDim: rope, latentFormat: fmt } = c.spec;
+    const { latentDim: r, ropeDim: rope, latentFormat: fmt } = mlaSpec(c.spec);
     const keys = s.prefillKeyCount;
     const latent = this.tensor(keys, r);
     const kpe = this.tensor(keys, rope);
@@ -374,14 +388,15 @@ export class DeviceBackend implements Backend {
     const c = asKCache(cache);
     const s = asKStep(step);
     const ql = asK(qLat);
-    const r = c.spec.latentDim;
+    const spec = mlaSpec(c.spec);
+    const r = spec.latentDim;
     const heads = ql.cols / r;
     const headBlock = [8, 4, 2, 1].find((b) => heads % b === 0)!;
     const topk = sel ? sel.shape[1]! : 0;
     const maxKeys = sel ? topk : s.maxKeys;
     const programs = ql.rows * (heads / headBlock);
     const out = this.tensor(ql.rows, ql.cols);
-    const fmt = c.spec.latentFormat;
+    const fmt = spec.latentFormat;
     const sparse = sel !== null;
     const args: Record<string, KernelArg> = {
       q_lat: ql.buf,
@@ -396,7 +411,7 @@ export class DeviceBackend implements Backend {
       out: out.buf,
       rows: ql.rows,
       heads,
-      rope: c.spec.ropeDim,
+      rope: spec.ropeDim,
       row_base: s.prefillRows,
       topk,
       max_keys: maxKeys,
@@ -407,6 +422,45 @@ export class DeviceBackend implements Backend {
     if (fmt === 'fp8') args['cache_scales'] = c.latentScales[layer]!;
     if (sel) args['sel'] = (sel as KSelection).buf;
     this.run(this.kernel(`attn_decode_${fmt}_${r}_${headBlock}_${sparse}`, () => attentionDecodeKernel(fmt, r, headBlock, sparse)), args);
+    return out;
+  }
+
+  writeKvCache(cache: KvCache, layer: number, k: Tensor, v: Tensor, step: Step): void {
+    const c = asKCache(cache);
+    const spec = gqaSpec(c.spec);
+    const s = asKStep(step);
+    const width = spec.kvHeads * spec.headDim;
+    if (asK(k).cols !== width || asK(v).cols !== width) throw new Error(`writeKvCache: k/v have ${asK(k).cols}/${asK(v).cols} columns, the cache ${width}`);
+    this.run(this.kernel(`write_kv_${spec.dtype}`, () => writeKvKernel(spec.dtype)), { k: asK(k).buf, v: asK(v).buf, slots: s.slots, cache_k: c.k[layer]!, cache_v: c.v[layer]!, rows: s.rows, width });
+  }
+
+  gqaAttention(cache: KvCache, layer: number, q: Tensor, scale: number, step: Step): Tensor {
+    const c = asKCache(cache);
+    const spec = gqaSpec(c.spec);
+    const s = asKStep(step);
+    const qa = asK(q);
+    const D = spec.headDim;
+    const group = qa.cols / (spec.kvHeads * D);
+    if (!Number.isInteger(group) || group < 1) throw new Error(`gqaAttention: ${qa.cols} query columns are not a multiple of ${spec.kvHeads} KV heads x ${D}`);
+    const programs = s.rows * spec.kvHeads;
+    const out = this.tensor(s.rows, qa.cols);
+    this.run(this.kernel(`gqa_attn_${spec.dtype}_${D}_${group}`, () => gqaAttentionKernel(spec.dtype, D, group)), {
+      q: qa.buf,
+      cache_k: c.k[layer]!,
+      cache_v: c.v[layer]!,
+      row_seq: s.rowSeqBuf,
+      row_pos: s.rowPosBuf,
+      tables: s.tables,
+      scratch: this.scratch(programs * s.maxKeys * group * 4),
+      slots: this.scratch(programs * s.maxKeys * 4),
+      out: out.buf,
+      rows: s.rows,
+      kv_heads: spec.kvHeads,
+      max_keys: s.maxKeys,
+      scale,
+      block_size: s.blockSize,
+      max_blocks: s.maxBlocks,
+    });
     return out;
   }
 

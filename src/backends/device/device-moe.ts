@@ -1,6 +1,6 @@
 // DeepSeekMoE on a device backend: group the (token, expert) pairs by expert, run each chosen
 // expert's SwiGLU once per step over its pairs, combine with the routing weights.
-import type { ExpertWeights, LinearMode } from '../../ops/backend.js';
+import type { ExpertWeights, LinearMode } from '../../ops/tensors.js';
 import type { DeviceBuffer, KernelArg } from './device.js';
 import type { KRouting, KTensor } from './device-tensors.js';
 import { asKW } from './device-tensors.js';

@@ -1,6 +1,6 @@
 // Per-step metadata of a device backend, computed on the host once and uploaded: each row's
 // sequence, position and cache slot, the block tables, and the key slots of prefill sequences.
-import type { SeqSlice, Step, StepInput } from '../../ops/backend.js';
+import type { SeqSlice, Step, StepInput } from '../../ops/step.js';
 import type { DeviceBuffer } from './device.js';
 
 export class DeviceStep implements Step {

@@ -1,5 +1,7 @@
 // Tensors, weights and caches of backends that run DSL kernels on a Device.
-import type { KvCache, KvCacheSpec, QuantTensor, Routing, Selection, Tensor, Weight, WeightDType, WeightSpec } from '../../ops/backend.js';
+import { KV_DTYPE_BYTES, compactBytesPerToken } from '../../ops/kv-cache.js';
+import type { KvCache, KvCacheSpec } from '../../ops/kv-cache.js';
+import type { QuantTensor, Routing, Selection, Tensor, Weight, WeightDType, WeightSpec } from '../../ops/tensors.js';
 import { decodeToF32 } from '../../formats/dtype.js';
 import { ModelFormatError } from '../../formats/errors.js';
 import type { Device, DeviceBuffer } from './device.js';
@@ -97,11 +99,15 @@ function upload(device: Device, data: Float32Array): DeviceBuffer {
 }
 
 export class KKvCache implements KvCache {
+  /** MLA: latents (e4m3 codes or float32), their scales, rotary keys, indexer codes and scales */
   readonly latent: DeviceBuffer[] = [];
   readonly latentScales: DeviceBuffer[] = [];
   readonly pe: DeviceBuffer[] = [];
   readonly indexCodes: DeviceBuffer[] = [];
   readonly indexScales: DeviceBuffer[] = [];
+  /** GQA: keys and values [slots, kvHeads*headDim] in the cache dtype */
+  readonly k: DeviceBuffer[] = [];
+  readonly v: DeviceBuffer[] = [];
   readonly bytesPerToken: number;
 
   constructor(
@@ -109,6 +115,16 @@ export class KKvCache implements KvCache {
     readonly spec: KvCacheSpec,
   ) {
     const slots = spec.numBlocks * spec.blockSize;
+    this.bytesPerToken = compactBytesPerToken(spec);
+    if (spec.kind === 'gqa') {
+      const width = spec.kvHeads * spec.headDim;
+      if (spec.dtype !== 'f32' && width % 2 !== 0) throw new Error('a 16-bit K/V cache needs an even kv_heads * head_dim');
+      for (let l = 0; l < spec.layers; l++) {
+        this.k.push(device.alloc(slots * width * KV_DTYPE_BYTES[spec.dtype]));
+        this.v.push(device.alloc(slots * width * KV_DTYPE_BYTES[spec.dtype]));
+      }
+      return;
+    }
     if (spec.latentFormat === 'fp8' && spec.latentDim % 4 !== 0) throw new Error('an FP8 latent cache needs kv_lora_rank divisible by 4');
     const latentBytes = spec.latentFormat === 'fp8' ? spec.latentDim : 4 * spec.latentDim;
     const scaleBytes = spec.latentFormat === 'fp8' ? 4 * Math.ceil(spec.latentDim / 128) : 0;
@@ -119,7 +135,6 @@ export class KKvCache implements KvCache {
       this.indexCodes.push(device.alloc(Math.max(4, slots * spec.indexDim)));
       this.indexScales.push(device.alloc(Math.max(4, spec.indexDim > 0 ? slots * 4 : 4)));
     }
-    this.bytesPerToken = spec.layers * (latentBytes + scaleBytes + 4 * spec.ropeDim + (spec.indexDim > 0 ? spec.indexDim + 4 : 0));
   }
 }
 

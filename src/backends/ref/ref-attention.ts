@@ -1,6 +1,6 @@
 // Reference MLA attention (naive and absorbed forms) and the DSA lightning indexer, one query row
 // at a time, float64 accumulation. Reads like the paper; speed is not a goal here.
-import type { SeqSlice } from '../../ops/backend.js';
+import type { SeqSlice } from '../../ops/step.js';
 import { slotOf } from './ref-kv-cache.js';
 import type { RefKvCache } from './ref-kv-cache.js';
 
@@ -102,7 +102,7 @@ export interface DecodeArgs {
 
 /** Absorbed (MQA) form over the cached latents: softmax((q_lat·c + q_pe·k_pe)·scale)·c. -> [Td, heads*r] */
 export function attentionDecodeRef(a: DecodeArgs): Float32Array {
-  const { latentDim: r, ropeDim: rope, blockSize } = a.cache.spec;
+  const { latentDim: r, ropeDim: rope, blockSize } = a.cache.mla;
   const lat = a.cache.latent[a.layer]!;
   const pe = a.cache.kpe[a.layer]!;
   const out = new Float32Array(a.rows.length * a.heads * r);
@@ -161,7 +161,7 @@ export function indexScore(q8: Float32Array, headWeight: ArrayLike<number>, k8: 
  * s ≤ pos of step row t. -> [pos + 1]
  */
 export function indexerRowScores(a: IndexerArgs, t: number): Float64Array {
-  const { indexDim: d, blockSize } = a.cache.spec;
+  const { indexDim: d, blockSize } = a.cache.mla;
   const kv = a.cache.indexValues[a.layer]!;
   const ks = a.cache.indexScales[a.layer]!;
   const { slice, pos } = a.rows[t]!;
@@ -193,6 +193,47 @@ export function indexerTopkRef(a: IndexerArgs): Int32Array {
     const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => scores[y]! - scores[x]! || x - y);
     const chosen = order.slice(0, a.topk).sort((x, y) => x - y);
     chosen.forEach((s, j) => (out[t * a.topk + j] = s));
+  }
+  return out;
+}
+
+export interface GqaArgs {
+  cache: RefKvCache;
+  layer: number;
+  /** [T, heads*D] */
+  q: Float32Array;
+  heads: number;
+  scale: number;
+  rows: readonly RowInfo[];
+}
+
+/** Causal grouped-query attention of every row over its sequence's cached K/V. -> [T, heads*D] */
+export function gqaAttentionRef(a: GqaArgs): Float32Array {
+  const { kvHeads, headDim: D, blockSize } = a.cache.gqa;
+  const group = a.heads / kvHeads;
+  const K = a.cache.k[a.layer]!;
+  const V = a.cache.v[a.layer]!;
+  const width = kvHeads * D;
+  const out = new Float32Array(a.rows.length * a.heads * D);
+  for (let t = 0; t < a.rows.length; t++) {
+    const { slice, pos } = a.rows[t]!;
+    const slots = Array.from({ length: pos + 1 }, (_, s) => slotOf(slice, s, blockSize));
+    for (let h = 0; h < a.heads; h++) {
+      const kv = Math.floor(h / group) * D;
+      const qo = (t * a.heads + h) * D;
+      const scores = new Float64Array(slots.length);
+      slots.forEach((slot, i) => {
+        let s = 0;
+        for (let d = 0; d < D; d++) s += a.q[qo + d]! * K[slot * width + kv + d]!;
+        scores[i] = s * a.scale;
+      });
+      softmaxInPlace(scores);
+      for (let d = 0; d < D; d++) {
+        let acc = 0;
+        slots.forEach((slot, i) => (acc += scores[i]! * V[slot * width + kv + d]!));
+        out[qo + d] = acc;
+      }
+    }
   }
   return out;
 }

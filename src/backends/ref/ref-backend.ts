@@ -1,28 +1,16 @@
 // The reference backend: plain TypeScript over Float32Array, float64 accumulation. It is the oracle
 // every other backend is checked against, so every op is written the obvious way.
-import type {
-  Backend,
-  ExpertWeights,
-  KvCache,
-  KvCacheSpec,
-  LinearMode,
-  QuantTensor,
-  Routing,
-  RoutingParams,
-  Selection,
-  SeqSlice,
-  Step,
-  StepInput,
-  Tensor,
-  Weight,
-  WeightSpec,
-} from '../../ops/backend.js';
+import type { Backend } from '../../ops/backend.js';
+import type { KvCache, KvCacheSpec } from '../../ops/kv-cache.js';
+import type { SeqSlice, Step, StepInput } from '../../ops/step.js';
+import type { ExpertWeights, LinearMode, QuantTensor, Routing, RoutingParams, Selection, Tensor, Weight, WeightSpec } from '../../ops/tensors.js';
 import { actQuant, fp8RoundTrip } from '../../numerics/fp8.js';
 import { hadamardRows } from '../../numerics/hadamard.js';
 import { RefKvCache, slotOf } from './ref-kv-cache.js';
 import { RefQuant, RefRouting, RefSelection, RefTensor, RefWeight, asRef, asRefWeight } from './ref-tensor.js';
 import { linearFp8Act, linearPlain } from './ref-linear.js';
-import { attentionDecodeRef, attentionPrefillRef, indexerRowScores, indexerTopkRef } from './ref-attention.js';
+import { attentionDecodeRef, attentionPrefillRef, gqaAttentionRef, indexerRowScores, indexerTopkRef } from './ref-attention.js';
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../formats/dtype.js';
 import type { IndexerArgs, RowInfo } from './ref-attention.js';
 import { expertForward, routeRow, routeScores } from './ref-moe.js';
 import type { RouteScores } from './ref-moe.js';
@@ -66,6 +54,11 @@ function asCache(c: KvCache): RefKvCache {
 export class RefBackend implements Backend {
   readonly name = 'ref';
 
+  /** The reference implements every op. */
+  supportsOp(): boolean {
+    return true;
+  }
+
   loadWeight(spec: WeightSpec): Weight {
     return new RefWeight(spec);
   }
@@ -97,13 +90,14 @@ export class RefBackend implements Backend {
   rmsNorm(x: Tensor, weight: Weight, eps: number): Tensor {
     const a = asRef(x);
     const w = asRefWeight(weight).toF32();
+    const d = w.length;
+    if (a.cols % d !== 0) throw new Error(`rmsNorm ${weight.name}: ${a.cols} columns are not groups of ${d}`);
     const out = new Float32Array(a.data.length);
-    for (let r = 0; r < a.rows; r++) {
-      const o = r * a.cols;
+    for (let o = 0; o < a.data.length; o += d) {
       let ss = 0;
-      for (let i = 0; i < a.cols; i++) ss += a.data[o + i]! ** 2;
-      const inv = 1 / Math.sqrt(ss / a.cols + eps);
-      for (let i = 0; i < a.cols; i++) out[o + i] = w[i]! * (a.data[o + i]! * inv);
+      for (let i = 0; i < d; i++) ss += a.data[o + i]! ** 2;
+      const inv = 1 / Math.sqrt(ss / d + eps);
+      for (let i = 0; i < d; i++) out[o + i] = w[i]! * (a.data[o + i]! * inv);
     }
     return tensor(a.rows, a.cols, out);
   }
@@ -168,11 +162,17 @@ export class RefBackend implements Backend {
     return tensor(out.length / Math.max(cols, 1), cols, out);
   }
 
-  linear(x: Tensor, w: Weight, mode: LinearMode, scaleFormat: 'ue8m0' | 'plain' = 'ue8m0'): Tensor {
+  linear(x: Tensor, w: Weight, mode: LinearMode, scaleFormat: 'ue8m0' | 'plain' = 'ue8m0', bias: Weight | null = null): Tensor {
     const a = asRef(x);
     const rw = asRefWeight(w);
-    const y = mode === 'fp8-act' ? linearFp8Act(a.data, a.rows, rw, scaleFormat) : linearPlain(a.data, a.rows, rw);
-    return tensor(a.rows, rw.shape[0]!, y);
+    const n = rw.shape[0]!;
+    const y = mode === 'fp8-act' && rw.dtype === 'F8_E4M3' ? linearFp8Act(a.data, a.rows, rw, scaleFormat) : linearPlain(a.data, a.rows, rw);
+    if (bias) {
+      const b = asRefWeight(bias).toF32();
+      if (b.length !== n) throw new Error(`bias ${bias.name}: ${b.length} values for ${n} columns`);
+      for (let i = 0; i < y.length; i++) y[i] = y[i]! + b[i % n]!;
+    }
+    return tensor(a.rows, n, y);
   }
 
   rope(x: Tensor, groups: number, start: number, ropeDim: number, layout: 'interleaved' | 'half', step: Step, rowOffset = 0): Tensor {
@@ -216,7 +216,7 @@ export class RefBackend implements Backend {
 
   writeLatentCache(cache: KvCache, layer: number, latent: Tensor, kpe: Tensor, step: Step): void {
     const c = asCache(cache);
-    const { latentDim: r, ropeDim: rope, blockSize } = c.spec;
+    const { latentDim: r, ropeDim: rope, blockSize } = c.mla;
     const lat = asRef(latent);
     const pe = asRef(kpe);
     asStep(step).rowInfo.forEach(({ slice, pos }, t) => {
@@ -229,7 +229,7 @@ export class RefBackend implements Backend {
   writeIndexCache(cache: KvCache, layer: number, keys: QuantTensor, step: Step): void {
     const c = asCache(cache);
     const k = keys as RefQuant;
-    const d = c.spec.indexDim;
+    const d = c.mla.indexDim;
     asStep(step).rowInfo.forEach(({ slice, pos }, t) => {
       const slot = slotOf(slice, pos, c.spec.blockSize);
       c.indexValues[layer]!.set(k.values.subarray(t * d, (t + 1) * d), slot * d);
@@ -253,9 +253,34 @@ export class RefBackend implements Backend {
     return { cache: asCache(cache), layer, qValues: rq.values, qScales: rq.scales, w: hw.data, wScale, heads: hw.cols, topk, rows: asStep(step).rowInfo };
   }
 
+  writeKvCache(cache: KvCache, layer: number, k: Tensor, v: Tensor, step: Step): void {
+    const c = asCache(cache);
+    const { kvHeads, headDim, blockSize, dtype } = c.gqa;
+    const width = kvHeads * headDim;
+    const [ka, va] = [asRef(k), asRef(v)];
+    if (ka.cols !== width || va.cols !== width) throw new Error(`writeKvCache: k/v have ${ka.cols}/${va.cols} columns, the cache ${width}`);
+    const round = dtype === 'f32' ? (x: number) => x : dtype === 'bf16' ? (x: number) => bf16ToF32(f32ToBf16(x)) : (x: number) => f16ToF32(f32ToF16(x));
+    asStep(step).rowInfo.forEach(({ slice, pos }, t) => {
+      const slot = slotOf(slice, pos, blockSize);
+      for (let i = 0; i < width; i++) {
+        c.k[layer]![slot * width + i] = round(ka.data[t * width + i]!);
+        c.v[layer]![slot * width + i] = round(va.data[t * width + i]!);
+      }
+    });
+  }
+
+  gqaAttention(cache: KvCache, layer: number, q: Tensor, scale: number, step: Step): Tensor {
+    const c = asCache(cache);
+    const qa = asRef(q);
+    const { kvHeads, headDim } = c.gqa;
+    const heads = qa.cols / headDim;
+    if (!Number.isInteger(heads / kvHeads)) throw new Error(`gqaAttention: ${qa.cols} query columns are not a multiple of ${kvHeads} KV heads x ${headDim}`);
+    return tensor(qa.rows, qa.cols, gqaAttentionRef({ cache: c, layer, q: qa.data, heads, scale, rows: asStep(step).rowInfo }));
+  }
+
   gatherPrefillKeys(cache: KvCache, layer: number, step: Step): { latent: Tensor; kpe: Tensor } {
     const c = asCache(cache);
-    const { latentDim: r, ropeDim: rope, blockSize } = c.spec;
+    const { latentDim: r, ropeDim: rope, blockSize } = c.mla;
     const slices = prefillSlices(asStep(step));
     const total = slices.reduce((n, s) => n + s.startPos + s.rows, 0);
     const lat = new Float32Array(total * r);
@@ -307,7 +332,7 @@ export class RefBackend implements Backend {
     const s = asStep(step);
     const c = asCache(cache);
     const ql = asRef(qLat);
-    const heads = ql.cols / c.spec.latentDim;
+    const heads = ql.cols / c.mla.latentDim;
     const rsel = sel as RefSelection | null;
     const out = attentionDecodeRef({
       cache: c,

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { routeRow, topkIndices } from './ref-moe.js';
-import type { RoutingParams } from '../../ops/backend.js';
+import type { RoutingParams } from '../../ops/tensors.js';
 
 test('top-k ties are broken toward the lower index', () => {
   assert.deepEqual(topkIndices([1, 3, 3, 2, 3], 2), [1, 2]);

@@ -1,5 +1,5 @@
 // Reference DeepSeekMoE router and expert mixture.
-import type { ExpertWeights, LinearMode, RoutingParams } from '../../ops/backend.js';
+import type { ExpertWeights, LinearMode, RoutingParams } from '../../ops/tensors.js';
 import { asRefWeight } from './ref-tensor.js';
 import { linearFp8Act, linearPlain } from './ref-linear.js';
 

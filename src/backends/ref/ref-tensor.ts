@@ -1,5 +1,5 @@
 // Data held by the reference backend: plain typed arrays, decoded on use, nothing clever.
-import type { QuantTensor, Routing, Selection, Tensor, Weight, WeightDType, WeightSpec } from '../../ops/backend.js';
+import type { QuantTensor, Routing, Selection, Tensor, Weight, WeightDType, WeightSpec } from '../../ops/tensors.js';
 import { bf16ToF32, decodeToF32, f16ToF32 } from '../../formats/dtype.js';
 import { E4M3_VALUES } from '../../numerics/fp8.js';
 import { ModelFormatError } from '../../formats/errors.js';

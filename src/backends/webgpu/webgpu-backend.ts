@@ -1,12 +1,13 @@
 // `--device webgpu`: the device backend on a WebGPU device, plus what only WebGPU needs: weights
 // larger than the adapter's maxStorageBufferBindingSize (an LM head or embedding table of a large
 // vocabulary) are bound as row blocks, one launch per block.
-import type { LinearMode, Step, Tensor, Weight } from '../../ops/backend.js';
+import type { Step } from '../../ops/step.js';
+import type { LinearMode, Tensor, Weight } from '../../ops/tensors.js';
 import type { KernelArg } from '../device/device.js';
 import { DeviceBackend } from '../device/device-backend.js';
 import { asK, asKW } from '../device/device-tensors.js';
 import type { DeviceStep } from '../device/device-step.js';
-import type { KWeight } from '../device/device-tensors.js';
+import type { KTensor, KWeight } from '../device/device-tensors.js';
 import { LANE_ROWS, linearLanesKernel, linearLanesName } from '../../kernels/linear-lanes.js';
 import type { LanesSpec } from '../../kernels/linear-lanes.js';
 import { embedKernel } from '../../kernels/elementwise.js';
@@ -32,7 +33,7 @@ export class WebGpuBackend extends DeviceBackend {
     return { rows, data: this.gpu.splitRows(w.buf, rowBytes, rows), scales };
   }
 
-  override linear(x: Tensor, weight: Weight, mode: LinearMode, scaleFormat: 'ue8m0' | 'plain' = 'ue8m0'): Tensor {
+  protected override product(x: Tensor, weight: Weight, mode: LinearMode, scaleFormat: 'ue8m0' | 'plain'): KTensor {
     const w = asKW(weight);
     const a = asK(x);
     const [n, k] = w.shape as [number, number];
