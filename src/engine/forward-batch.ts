@@ -6,7 +6,7 @@
 // preemption, so a preempted request reproduces exactly the tokens it would have produced.
 // Backends need every prefill slice before every decode slice, so rows are laid out in that order;
 // a sequence with both kinds has two slices sharing one block table.
-import type { SeqSlice } from '../ops/backend.js';
+import type { SeqSlice } from '../ops/step.js';
 import type { ForwardInput } from '../models/model.js';
 import type { ScheduledChunk } from './scheduler.js';
 import type { Sequence } from './sequence.js';

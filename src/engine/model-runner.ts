@@ -1,6 +1,6 @@
 // The only engine code that touches the model (nano-vllm's ModelRunner): owns the paged KV cache,
 // runs one batched forward per scheduled step and samples the rows that produced logits.
-import type { KvCache } from '../ops/backend.js';
+import type { KvCache } from '../ops/kv-cache.js';
 import type { CausalLM } from '../models/model.js';
 import { buildForwardBatch } from './forward-batch.js';
 import { sampleBatch } from './sampler.js';

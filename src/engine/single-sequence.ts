@@ -1,7 +1,7 @@
 // One sequence through a model: prefill with logits at every prompt position, then incremental
 // decode steps over the KV cache (never recomputing the prefix). Used by `tessera logits`, tests
 // and simple generation; the batching engine builds the same ForwardInput for many sequences.
-import type { KvCache } from '../ops/backend.js';
+import type { KvCache } from '../ops/kv-cache.js';
 import type { CausalLM, ForwardTrace } from '../models/model.js';
 
 export interface SingleSequenceOptions {

@@ -2,7 +2,7 @@
 // but a few text features need forwards of their own (prompt logprobs score a prompt through a
 // separate small cache; load-time warm-up compiles kernels). Backends keep per-step scratch
 // buffers, so two forwards must never interleave: every caller goes through this queue.
-import type { KvCache } from '../ops/backend.js';
+import type { KvCache } from '../ops/kv-cache.js';
 import type { CausalLM, ForwardInput, ForwardTrace, ModelInfo } from '../models/model.js';
 
 export class ExclusiveModel implements CausalLM {
