@@ -4,9 +4,8 @@ import { parseArgs } from 'node:util';
 import { openHfDirectory } from '../formats/hf-directory.js';
 import type { HfDirectory } from '../formats/hf-directory.js';
 import { DTYPE_BYTES } from '../formats/dtype.js';
-import { loadModel } from '../models/registry.js';
+import { architectureOf, loadModel } from '../models/registry.js';
 import { SingleSequence, argmax } from '../engine/single-sequence.js';
-import { parseDeepseekConfig } from '../models/deepseek-config.js';
 import { backendFromFlags, oneOf, parseIntList, parsePositiveInt, modelDirFlag } from './common.js';
 import { UsageError } from './cli-error.js';
 import type { CausalLM } from '../models/model.js';
@@ -17,20 +16,17 @@ export const BENCH_USAGE = `tessera bench [--model DIR] [--prompt-tokens 128[,10
   Several prompt lengths measure how decode cost grows with the context (DSA: nearly flat past top-k).`;
 
 /**
- * Bytes of weights one decoded token reads: every tensor except the routed experts and the
- * embedding table, one embedding row, and topk/E of the routed experts (FP8 scales included).
+ * Bytes of weights one decoded token reads: every tensor it runs (the architecture says which:
+ * one row of an embedding table, topk/E of the routed experts), FP8 scales with their weights.
  */
 export function weightBytesPerToken(dir: HfDirectory): number {
-  const c = parseDeepseekConfig(dir.configPath, dir.config);
+  const d = architectureOf(dir.configPath, dir.config).describe({});
   let bytes = 0;
   for (const name of dir.tensors.names()) {
     const t = dir.tensors.info(name);
-    const layer = /^model\.layers\.(\d+)\./.exec(name);
-    if (layer && Number(layer[1]) >= c.numLayers) continue; // MTP layers are not run
     const size = t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype];
-    if (name === 'model.embed_tokens.weight') bytes += size / t.shape[0]!;
-    else if (/\.mlp\.experts\.\d+\./.test(name)) bytes += (size * c.numExpertsPerTok) / c.nRoutedExperts;
-    else bytes += size;
+    const use = d.usePerToken(name.replace(/_scale_inv$/, ''));
+    bytes += use === 'row' ? size / t.shape[0]! : size * use;
   }
   return bytes;
 }

@@ -11,6 +11,7 @@ import { indexerScoresKernel, topkKernel } from './indexer.js';
 import { absorbOutputKernel, absorbQueryKernel, attentionDecodeKernel, attentionPrefillKernel } from './attention.js';
 import { expertGemmKernel, moeAlignKernel, moeCombineKernel, routeKernel } from './moe.js';
 import { int8DotKernel } from './int8-dot.js';
+import { gqaAttentionKernel, writeKvKernel } from './gqa-attention.js';
 
 const DTYPES: WeightDType[] = ['F32', 'F16', 'BF16', 'F8_E4M3'];
 const modes = (d: WeightDType): LinearMode[] => (d === 'F8_E4M3' ? ['plain', 'fp8-act'] : ['plain']);
@@ -18,7 +19,7 @@ const modes = (d: WeightDType): LinearMode[] => (d === 'F8_E4M3' ? ['plain', 'fp
 export function kernelCatalog(): Kernel[] {
   const k: Kernel[] = [ew.addKernel(), ew.siluMulKernel(), ew.copyKernel(), ew.narrowKernel(), ew.gatherRowsKernel(), ew.ropeKernel('interleaved'), ew.ropeKernel('half'), ew.argmaxKernel()];
   for (const d of DTYPES) k.push(ew.embedKernel(d), ew.embedKernel(d, true));
-  for (const d of ['F32', 'BF16'] as const) k.push(ew.rmsNormKernel(d), ew.layerNormKernel(d));
+  for (const d of ['F32', 'BF16'] as const) k.push(ew.rmsNormKernel(d), ew.layerNormKernel(d), ew.addBiasKernel(d));
   k.push(actQuantKernel('ue8m0', false), actQuantKernel('plain', false), actQuantKernel('ue8m0', true), hadamardQuantKernel());
   for (const d of DTYPES) {
     for (const mode of modes(d)) {
@@ -36,6 +37,8 @@ export function kernelCatalog(): Kernel[] {
   for (const sparse of [true, false]) {
     k.push(attentionDecodeKernel('fp8', 512, 8, sparse), attentionDecodeKernel('f32', 512, 8, sparse), attentionPrefillKernel(128, 64, 128, sparse));
   }
+  // the R1 distills: Qwen2-1.5B (12 heads on 2 KV heads of 128), Llama-8B / Qwen3-8B (32 on 8)
+  for (const dtype of ['f32', 'f16', 'bf16'] as const) k.push(writeKvKernel(dtype), gqaAttentionKernel(dtype, 128, 6), gqaAttentionKernel(dtype, 128, 4));
   const v3: RoutingParams = { topk: 8, nGroup: 8, topkGroup: 4, scoring: 'sigmoid', groupScore: 'top2-sum', normalize: true, scalingFactor: 2.5 };
   const v2: RoutingParams = { topk: 6, nGroup: 1, topkGroup: 1, scoring: 'softmax', groupScore: 'max', normalize: false, scalingFactor: 1 };
   k.push(routeKernel(256, v3, true), routeKernel(64, v2, false), moeAlignKernel(), moeCombineKernel());

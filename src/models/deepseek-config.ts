@@ -1,5 +1,8 @@
 // config.json of DeepSeek-V2 / V3 / V3.2 normalized once into a frozen, validated object.
+import { attentionScale } from '../numerics/rope.js';
 import type { YarnParams } from '../numerics/rope.js';
+import type { MlaKvSpec } from '../ops/kv-cache.js';
+import type { ModelDescription } from './architecture.js';
 import { ConfigReader } from './config-reader.js';
 
 export const DEEPSEEK_MODEL_TYPES = ['deepseek_v2', 'deepseek_v3', 'deepseek_v32'] as const;
@@ -166,4 +169,38 @@ export function parseDeepseekConfig(file: string, raw: Record<string, unknown>):
     fp8,
   };
   return Object.freeze(config);
+}
+
+/** The cache layout of a DeepSeek model: one latent + rotary key per token (+ the V3.2 indexer key). */
+export function deepseekKvLayout(c: DeepseekConfig): Omit<MlaKvSpec, 'numBlocks' | 'blockSize'> {
+  return { kind: 'mla', layers: c.numLayers, latentDim: c.kvLoraRank, ropeDim: c.qkRopeHeadDim, indexDim: c.indexer?.headDim ?? 0, latentFormat: c.indexer ? 'fp8' : 'f32' };
+}
+
+/** `inspect`'s view of a DeepSeek config, and what a decoded token reads of each tensor. */
+export function describeDeepseek(c: DeepseekConfig): ModelDescription {
+  const dense = Array.from({ length: c.numLayers }, (_, l) => l).filter((l) => !isMoeLayer(c, l)).length;
+  const lines: Array<readonly [string, string]> = [
+    ['architecture', `${c.modelType}: ${c.numLayers} layers (${dense} dense, ${c.numLayers - dense} MoE), hidden ${c.hiddenSize}, vocab ${c.vocabSize}, context ${c.maxPositionEmbeddings}`],
+    [
+      'attention',
+      `MLA: ${c.numHeads} heads, q_lora_rank ${c.qLoraRank ?? 'none (q_proj)'}, kv_lora_rank ${c.kvLoraRank}, qk nope/rope ${c.qkNopeHeadDim}/${c.qkRopeHeadDim}, v ${c.vHeadDim}, softmax scale ${attentionScale(c.qkNopeHeadDim + c.qkRopeHeadDim, c.yarn).toFixed(6)}` +
+        (c.yarn ? `, YaRN factor ${c.yarn.factor} (original context ${c.yarn.originalMaxPositionEmbeddings})` : ''),
+    ],
+    ['sparse attn', c.indexer ? `DSA lightning indexer: ${c.indexer.nHeads} heads x ${c.indexer.headDim}, top-k ${c.indexer.topk}` : 'none (dense attention)'],
+    ['experts', c.nRoutedExperts > 0 ? `${c.nRoutedExperts} routed (${c.numExpertsPerTok} per token; ${c.nGroup} groups, top ${c.topkGroup}), ${c.nSharedExperts} shared, ${c.scoringFunc} ${c.topkMethod}, scale ${c.routedScalingFactor}` : 'none'],
+    ['quantization', c.fp8 ? `FP8 e4m3, ${c.fp8.blockSize.join('x')} blocks, ${c.fp8.scaleFormat} activation scales` : 'none'],
+  ];
+  const notes = c.numNextnPredictLayers > 0 ? [`multi-token prediction: ${c.numNextnPredictLayers} layer(s) after layer ${c.numLayers - 1} are loaded and ignored (no speculative decoding yet)`] : [];
+  return {
+    lines,
+    kvLayout: deepseekKvLayout(c),
+    usePerToken: (name) => {
+      const layer = /^model\.layers\.(\d+)\./.exec(name);
+      if (layer && Number(layer[1]) >= c.numLayers) return 0; // MTP layers are not run
+      if (name === 'model.embed_tokens.weight') return c.tieWordEmbeddings ? 1 : 'row';
+      if (/\.mlp\.experts\.\d+\./.test(name)) return c.numExpertsPerTok / c.nRoutedExperts;
+      return 1;
+    },
+    notes,
+  };
 }

@@ -6,19 +6,17 @@ import type { KvCache } from '../ops/kv-cache.js';
 import type { Step } from '../ops/step.js';
 import type { LinearMode, RoutingParams, Tensor, Weight } from '../ops/tensors.js';
 import { attentionScale, ropeAmplitude, ropeFrequencies, ropeTable } from '../numerics/rope.js';
+import { DEEPSEEK_MODEL_TYPES, deepseekKvLayout, describeDeepseek, isMoeLayer, parseDeepseekConfig } from './deepseek-config.js';
 import type { DeepseekConfig } from './deepseek-config.js';
+import type { Architecture, ModelOptions } from './architecture.js';
+import { MLA_OPS, MOE_OPS } from '../ops/backend.js';
 import { bindDeepseekWeights, isMoe } from './deepseek-weights.js';
 import type { AttentionWeights, DeepseekWeights, DenseMlpWeights, MoeWeights } from './deepseek-weights.js';
 import type { CausalLM, ForwardInput, ForwardTrace, ModelInfo } from './model.js';
 import type { TensorStore } from '../formats/tensor-store.js';
 import { StoreBinder } from './weight-binder.js';
 
-export interface DeepseekOptions {
-  /** FP8 checkpoints: 'quant' quantizes linear inputs per 128-block (DeepSeek's official semantics), 'none' is weight-only. */
-  readonly fp8Activations: 'quant' | 'none';
-  /** DeepSeek-V3.2: attend to every causal key instead of the indexer's top-k (the indexer cache is still written). */
-  readonly denseAttention?: boolean;
-}
+export type DeepseekOptions = Pick<ModelOptions, 'fp8Activations' | 'denseAttention'>;
 
 export class DeepseekModel implements CausalLM {
   readonly info: ModelInfo;
@@ -62,17 +60,7 @@ export class DeepseekModel implements CausalLM {
   }
 
   createKvCache(numBlocks: number, blockSize: number): KvCache {
-    const c = this.config;
-    return this.backend.createKvCache({
-      kind: 'mla',
-      layers: c.numLayers,
-      numBlocks,
-      blockSize,
-      latentDim: c.kvLoraRank,
-      ropeDim: c.qkRopeHeadDim,
-      indexDim: c.indexer?.headDim ?? 0,
-      latentFormat: c.indexer ? 'fp8' : 'f32',
-    });
+    return this.backend.createKvCache({ ...deepseekKvLayout(this.config), numBlocks, blockSize });
   }
 
   async forward(input: ForwardInput, cache: KvCache, trace?: ForwardTrace): Promise<Float32Array> {
@@ -101,7 +89,7 @@ export class DeepseekModel implements CausalLM {
   }
 
   private mode(w: Weight): LinearMode {
-    return w.dtype === 'F8_E4M3' && this.options.fp8Activations === 'quant' ? 'fp8-act' : 'plain';
+    return w.dtype === 'F8_E4M3' && (this.options.fp8Activations ?? 'quant') === 'quant' ? 'fp8-act' : 'plain';
   }
 
   private linear(x: Tensor, w: Weight): Tensor {
@@ -174,3 +162,12 @@ export class DeepseekModel implements CausalLM {
     return w.shared ? b.add(routed, this.mlp(w.shared, x)) : routed;
   }
 }
+
+export const DEEPSEEK_ARCHITECTURE: Architecture<DeepseekConfig> = {
+  modelTypes: DEEPSEEK_MODEL_TYPES,
+  parseConfig: parseDeepseekConfig,
+  bindWeights: bindDeepseekWeights,
+  requiredOps: (c) => [...MLA_OPS, ...(Array.from({ length: c.numLayers }, (_, l) => isMoeLayer(c, l)).some(Boolean) ? MOE_OPS : [])],
+  create: (c, store, backend, options) => new DeepseekModel(c, store, backend, options),
+  describe: (c) => describeDeepseek(c),
+};

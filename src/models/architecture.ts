@@ -1,0 +1,40 @@
+// What an architecture offers the registry: config normalization, weight binding, the model, and
+// a description for `inspect` and `bench`. Each architecture file exports one of these; the
+// registry is the only place that chooses among them by model_type.
+import type { Backend, OpName } from '../ops/backend.js';
+import type { KvDType, KvLayout } from '../ops/kv-cache.js';
+import type { TensorStore } from '../formats/tensor-store.js';
+import type { CausalLM } from './model.js';
+import type { WeightBinder } from './weight-binder.js';
+
+export interface ModelOptions {
+  /** FP8 checkpoints: 'quant' quantizes linear inputs per 128-block (DeepSeek's official semantics), 'none' is weight-only. */
+  readonly fp8Activations?: 'quant' | 'none';
+  /** DeepSeek-V3.2: attend to every causal key instead of the indexer's top-k. */
+  readonly denseAttention?: boolean;
+  /** Grouped-query attention models: the element type of cached K/V (default bf16). */
+  readonly kvCacheDtype?: KvDType;
+}
+
+export interface ModelDescription {
+  /** labelled lines for `inspect` (label, text) */
+  readonly lines: ReadonlyArray<readonly [string, string]>;
+  readonly kvLayout: KvLayout;
+  /**
+   * How a decoded token uses a tensor: 'row' for an embedding table (one row read), otherwise the
+   * fraction it runs: 0 for tensors the forward never runs (MTP layers), topk/E for a routed
+   * expert, 1 for everything else.
+   */
+  usePerToken(name: string): number | 'row';
+  readonly notes: readonly string[];
+}
+
+export interface Architecture<C> {
+  readonly modelTypes: readonly string[];
+  parseConfig(file: string, raw: Record<string, unknown>): C;
+  bindWeights(c: C, binder: WeightBinder): unknown;
+  /** ops beyond the core ones the forward pass calls */
+  requiredOps(c: C): readonly OpName[];
+  create(c: C, store: TensorStore, backend: Backend, options: ModelOptions): CausalLM;
+  describe(c: C, options: ModelOptions): ModelDescription;
+}
