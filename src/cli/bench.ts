@@ -6,12 +6,12 @@ import type { HfDirectory } from '../formats/hf-directory.js';
 import { DTYPE_BYTES } from '../formats/dtype.js';
 import { architectureOf, loadModel } from '../models/registry.js';
 import { SingleSequence, argmax } from '../engine/single-sequence.js';
-import { backendFromFlags, oneOf, parseIntList, parsePositiveInt, modelDirFlag } from './common.js';
+import { backendFromFlags, kvCacheDtypeFlag, oneOf, parseIntList, parsePositiveInt, modelDirFlag } from './common.js';
 import { UsageError } from './cli-error.js';
 import type { CausalLM } from '../models/model.js';
 import { benchPrompt } from './bench-prompt.js';
 
-export const BENCH_USAGE = `tessera bench [--model DIR] [--prompt-tokens 128[,1024,...]] [--gen-tokens 64] [--chunk 512] [--threads N] [--device NAME] [--dense-attention] [--fp8-activations quant|none] [--json]
+export const BENCH_USAGE = `tessera bench [--model DIR] [--prompt-tokens 128[,1024,...]] [--gen-tokens 64] [--chunk 512] [--threads N] [--device NAME] [--dense-attention] [--fp8-activations quant|none] [--kv-cache-dtype auto|f32|f16|bf16] [--json]
   Prefill and decode tokens/s of one sequence, weight bytes read per decoded token, implied GB/s.
   Several prompt lengths measure how decode cost grows with the context (DSA: nearly flat past top-k).`;
 
@@ -73,6 +73,7 @@ export async function benchCommand(argv: string[], out: (s: string) => void): Pr
       json: { type: 'boolean' },
       'dense-attention': { type: 'boolean' },
       'fp8-activations': { type: 'string' },
+      'kv-cache-dtype': { type: 'string' },
     },
     strict: true,
   });
@@ -84,7 +85,8 @@ export async function benchCommand(argv: string[], out: (s: string) => void): Pr
   const fp8Activations = oneOf('fp8-activations', values['fp8-activations'], ['quant', 'none'] as const, 'quant');
   const dir = openHfDirectory(modelDirFlag(values.model));
   const backend = await backendFromFlags(values.device, threads);
-  const model = loadModel(dir, backend, { fp8Activations, denseAttention: values['dense-attention'] === true });
+  const kvCacheDtype = kvCacheDtypeFlag(values['kv-cache-dtype']);
+  const model = loadModel(dir, backend, { fp8Activations, denseAttention: values['dense-attention'] === true, ...(kvCacheDtype ? { kvCacheDtype } : {}) });
   try {
     const longest = Math.max(...promptLengths);
     if (longest + genTokens > model.info.maxPositionEmbeddings) throw new UsageError(`${longest + genTokens} tokens exceed the model's context (${model.info.maxPositionEmbeddings})`);

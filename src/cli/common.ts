@@ -4,6 +4,7 @@ import { DEVICES, createBackend, isDeviceName } from '../backends/registry.js';
 import type { Backend } from '../ops/backend.js';
 import { DEFAULT_MODEL_DIR } from '../models/default-model.js';
 import type { TextEngineOptions, TextModelOptions } from '../text/index.js';
+import type { KvDType } from '../ops/kv-cache.js';
 
 export function parseIntList(flag: string, value: string): number[] {
   const parts = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
@@ -89,11 +90,12 @@ export const ENGINE_FLAG_OPTIONS = {
   'max-model-len': { type: 'string' },
   'block-size': { type: 'string' },
   'no-prefix-caching': { type: 'boolean' },
+  'kv-cache-dtype': { type: 'string' },
   device: { type: 'string' },
   threads: { type: 'string' },
 } as const;
 
-export const ENGINE_FLAGS_USAGE = `[--device cpu|webgpu|js|ref] [--threads N] [--kv-cache-tokens N | --kv-cache-memory 1GiB] [--max-num-seqs N] [--max-num-batched-tokens N] [--max-model-len N] [--block-size N] [--no-prefix-caching]`;
+export const ENGINE_FLAGS_USAGE = `[--device cpu|webgpu|js|ref] [--threads N] [--kv-cache-tokens N | --kv-cache-memory 1GiB] [--kv-cache-dtype auto|f32|f16|bf16] [--max-num-seqs N] [--max-num-batched-tokens N] [--max-model-len N] [--block-size N] [--no-prefix-caching]`;
 
 export interface EngineFlagValues {
   readonly 'kv-cache-tokens'?: string | undefined;
@@ -103,6 +105,7 @@ export interface EngineFlagValues {
   readonly 'max-model-len'?: string | undefined;
   readonly 'block-size'?: string | undefined;
   readonly 'no-prefix-caching'?: boolean | undefined;
+  readonly 'kv-cache-dtype'?: string | undefined;
   readonly device?: string | undefined;
   readonly threads?: string | undefined;
 }
@@ -138,7 +141,13 @@ export function textModelFlags(v: EngineFlagValues): TextModelOptions {
   };
   const threads = parseIntFlag('threads', v.threads);
   checkThreads(device, threads);
-  return { device, engine, ...defined('threads', threads) };
+  return { device, engine, ...defined('threads', threads), ...defined('kvCacheDtype', kvCacheDtypeFlag(v['kv-cache-dtype'])) };
+}
+
+/** --kv-cache-dtype: the K/V element type of grouped-query attention models ('auto': the model's default, bf16). */
+export function kvCacheDtypeFlag(value: string | undefined): KvDType | undefined {
+  const d = oneOf('kv-cache-dtype', value, ['auto', 'f32', 'f16', 'bf16'] as const, 'auto');
+  return d === 'auto' ? undefined : d;
 }
 
 function defined<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {

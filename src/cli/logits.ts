@@ -4,9 +4,9 @@ import { openHfDirectory } from '../formats/hf-directory.js';
 import { loadModel } from '../models/registry.js';
 import { SingleSequence, argmax } from '../engine/single-sequence.js';
 import { UsageError } from './cli-error.js';
-import { backendFromFlags, oneOf, parseIntList, parsePositiveInt, requireFlag } from './common.js';
+import { backendFromFlags, kvCacheDtypeFlag, oneOf, parseIntList, parsePositiveInt, requireFlag } from './common.js';
 
-export const LOGITS_USAGE = `tessera logits --model DIR --tokens 0,17,42 [--decode 5,9,12 | --greedy N] [--device NAME] [--fp8-activations quant|none]
+export const LOGITS_USAGE = `tessera logits --model DIR --tokens 0,17,42 [--decode 5,9,12 | --greedy N] [--device NAME] [--fp8-activations quant|none] [--kv-cache-dtype auto|f32|f16|bf16]
   Prints {"prompt_logits": [[...] per prompt position], "decode_tokens": [...], "decode_logits": [[...] per step]}.
   --decode feeds the given ids one at a time through the incremental decode path (teacher forcing);
   --greedy N feeds the argmax of the previous row instead.`;
@@ -22,6 +22,7 @@ export async function logitsCommand(argv: string[], out: (s: string) => void): P
       device: { type: 'string' },
       threads: { type: 'string' },
       'fp8-activations': { type: 'string' },
+      'kv-cache-dtype': { type: 'string' },
     },
     strict: true,
   });
@@ -34,7 +35,8 @@ export async function logitsCommand(argv: string[], out: (s: string) => void): P
 
   const dir = openHfDirectory(requireFlag('model', values.model));
   const backend = await backendFromFlags(values.device, values.threads === undefined ? undefined : parsePositiveInt('threads', values.threads, 1));
-  const model = loadModel(dir, backend, { fp8Activations });
+  const kvCacheDtype = kvCacheDtypeFlag(values['kv-cache-dtype']);
+  const model = loadModel(dir, backend, { fp8Activations, ...(kvCacheDtype ? { kvCacheDtype } : {}) });
   try {
     const { vocabSize: V, maxPositionEmbeddings } = model.info;
     for (const id of [...prompt, ...(forced ?? [])]) {

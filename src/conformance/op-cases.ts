@@ -26,6 +26,9 @@ const E = 8;
 const I = 40;
 const R = 256; // latent width
 const ROPE = 16;
+const HEAD = 24; // GQA head width
+const KV_HEADS = 2;
+const GROUP = 3; // query heads per KV head
 const WIDE_N = 64;
 const WIDE_K = 4096;
 
@@ -53,6 +56,8 @@ function buildStore(dir: string): TensorStore {
     ...weightTensors('norm', 1, H, 4, 0.1),
     ...weightTensors('bias', 1, H, 5, 0.1),
     ...weightTensors('route_bias', 1, E, 6, 0.05),
+    ...weightTensors('obias', 1, N, 8, 0.1),
+    ...weightTensors('hnorm', 1, HEAD, 9, 0.1),
     { name: 'wide', dtype: 'F32', shape: [WIDE_N, WIDE_K], data: new Uint8Array(randomValues(7, WIDE_N * WIDE_K, 1).buffer) },
   ];
   for (let e = 0; e < E; e++) {
@@ -260,6 +265,41 @@ OP_CASES['KV cache write/gather, indexer top-k, prefill and decode attention'] =
   check.exact('indexer top-k sets', b['sel']!, a['sel']!);
   for (const k of ['dense', 'sparse', 'dDense', 'dSparse']) check.close(k, b[k]!, a[k]!, OP_TOLERANCE.sum);
 };
+
+for (const d of ['F32', 'BF16'] as const) {
+  OP_CASES[`linear with bias ${d}`] = async (c, check) => {
+    const x = randomValues(28, 3 * H, 1);
+    const [a, b] = await both(c, (s) => s.b.linear(s.b.fromHost(x, 3, H), s.weight(`w.${d}`), 'plain', 'ue8m0', s.vector(`obias.${d}`)), readT);
+    check.close('y', b, a, OP_TOLERANCE.sum);
+  };
+  OP_CASES[`rmsnorm per head ${d}`] = async (c, check) => {
+    const x = randomValues(29, 3 * 4 * HEAD, 2);
+    const [a, b] = await both(c, (s) => s.b.rmsNorm(s.b.fromHost(x, 3, 4 * HEAD), s.vector(`hnorm.${d}`), 1e-6), readT);
+    check.close('per-head rmsnorm', b, a, OP_TOLERANCE.norm);
+  };
+}
+
+for (const dtype of ['f32', 'f16', 'bf16'] as const) {
+  OP_CASES[`GQA K/V cache (${dtype}) and attention`] = async (c, check) => {
+    const width = KV_HEADS * HEAD;
+    const results: Float32Array[] = [];
+    for (const s of [c.ref, c.dut]) {
+      const b = s.b;
+      const cache = b.createKvCache({ kind: 'gqa', layers: 2, numBlocks: 8, blockSize: 4, kvHeads: KV_HEADS, headDim: HEAD, dtype });
+      // positions before the step's rows (2 and 9 of them), written by an earlier step
+      for (const [slice, n, seed] of [[SEQS[0]!, 2, 300], [SEQS[1]!, 9, 400]] as const) {
+        const st = b.beginStep({ tokens: new Int32Array(n), seqs: [{ ...slice, rowStart: 0, rows: n, startPos: 0, mode: 'prefill' }], ropeCos: new Float32Array(n * 8), ropeSin: new Float32Array(n * 8) }, cache);
+        b.writeKvCache(cache, 1, b.fromHost(randomValues(seed, n * width, 1), n, width), b.fromHost(randomValues(seed + 1, n * width, 1), n, width), st);
+      }
+      const T = TOKENS.length;
+      const step = b.beginStep({ tokens: TOKENS, seqs: SEQS, ropeCos: new Float32Array(T * 8), ropeSin: new Float32Array(T * 8) }, cache);
+      b.writeKvCache(cache, 1, b.fromHost(randomValues(31, T * width, 1), T, width), b.fromHost(randomValues(32, T * width, 1), T, width), step);
+      const q = b.fromHost(randomValues(33, T * KV_HEADS * GROUP * HEAD, 1), T, KV_HEADS * GROUP * HEAD);
+      results.push(await b.read(b.gqaAttention(cache, 1, q, HEAD ** -0.5, step)));
+    }
+    check.close('attention over the cached K/V', results[1]!, results[0]!, OP_TOLERANCE.sum);
+  };
+}
 
 const ROUTINGS: Array<[string, RoutingParams, boolean]> = [
   ['sigmoid noaux_tc', { topk: 3, nGroup: 4, topkGroup: 2, scoring: 'sigmoid', groupScore: 'top2-sum', normalize: true, scalingFactor: 2.5 }, true],

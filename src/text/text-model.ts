@@ -10,6 +10,7 @@ import { LLMEngine } from '../engine/index.js';
 import type { EngineOptions, SamplingParamsInput } from '../engine/index.js';
 import { SingleSequence } from '../engine/single-sequence.js';
 import { openHfDirectory } from '../formats/hf-directory.js';
+import type { KvDType } from '../ops/kv-cache.js';
 import type { CausalLM } from '../models/model.js';
 import { loadModel } from '../models/registry.js';
 import { createChatEncoder, detectToolCallFormat, getToolCallFormat, loadTokenizer, TokenizerFileError } from '../tokenizer/index.js';
@@ -64,6 +65,8 @@ export interface TextModelOptions {
   readonly threads?: number;
   readonly fp8Activations?: 'quant' | 'none';
   readonly denseAttention?: boolean;
+  /** grouped-query attention models: the cached K/V element type (default: the model's, bf16) */
+  readonly kvCacheDtype?: KvDType;
   readonly engine?: TextEngineOptions;
   /** Run one tiny forward at load time so kernels compile before the first request (default true). */
   readonly warmup?: boolean;
@@ -139,7 +142,11 @@ export async function loadTextModel(dir: string, options: TextModelOptions = {})
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
       ...(options.warn ? { warn: options.warn } : {}),
     });
-    const model = loadModel(hf, backend, { fp8Activations: options.fp8Activations ?? 'quant', ...(options.denseAttention ? { denseAttention: true } : {}) });
+    const model = loadModel(hf, backend, {
+      fp8Activations: options.fp8Activations ?? 'quant',
+      ...(options.denseAttention ? { denseAttention: true } : {}),
+      ...(options.kvCacheDtype ? { kvCacheDtype: options.kvCacheDtype } : {}),
+    });
     progress({ stage: 'warmup', fraction: 0.3 });
     tm = createTextModel(text, model, { ...options, name: options.name ?? basename(resolve(dir)) }, () => hf.tensors.close());
     if (options.warmup ?? true) await warmup(tm.model);

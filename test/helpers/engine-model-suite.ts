@@ -1,11 +1,13 @@
-// LLMEngine on real DeepSeek models (the v32-tiny-bf16 fixture and random tiny V2/V3/V3.2
-// checkpoints), on any backend. The oracle is SingleSequence on the same backend: one whole-prompt
+// LLMEngine on real models (the v32-tiny-bf16 fixture, random tiny DeepSeek V2/V3/V3.2 and
+// Llama / Qwen2 / Qwen3 checkpoints), on any backend. The oracle is SingleSequence on the same backend: one whole-prompt
 // prefill, then one decode per token, argmax. With greedy sampling the engine must reproduce it
 // bit for bit however it batches, chunks, preempts or reuses cached prefixes.
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeRandomCheckpoint } from '../../src/conformance/random-checkpoint.js';
 import type { Backend } from '../../src/ops/backend.js';
 import { openHfDirectory } from '../../src/formats/hf-directory.js';
 import { loadModel } from '../../src/models/registry.js';
@@ -19,6 +21,13 @@ import { writeTinyModel } from './tiny-models.js';
 import type { TinyKind } from './tiny-models.js';
 
 const FIXTURE = join(process.cwd(), 'test/fixtures/deepseek/v32-tiny-bf16');
+
+/** Grouped-query attention models of the R1 distills' architectures, with what sets each apart. */
+const GQA_CONFIGS: Record<string, Record<string, unknown>> = {
+  llama: { model_type: 'llama', vocab_size: 128, hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 96, rms_norm_eps: 1e-5, rope_theta: 500000, max_position_embeddings: 1024, rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 32 }, bos_token_id: 0, eos_token_id: 1 },
+  qwen2: { model_type: 'qwen2', vocab_size: 128, hidden_size: 96, num_hidden_layers: 2, num_attention_heads: 6, num_key_value_heads: 2, intermediate_size: 128, rms_norm_eps: 1e-6, rope_theta: 10000, max_position_embeddings: 1024, tie_word_embeddings: true, bos_token_id: 0, eos_token_id: 1 },
+  qwen3: { model_type: 'qwen3', vocab_size: 128, hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 1, head_dim: 32, intermediate_size: 96, rms_norm_eps: 1e-6, rope_theta: 1000000, max_position_embeddings: 1024, bos_token_id: 0, eos_token_id: 1 },
+};
 const GREEDY = normalizeSamplingParams({ temperature: 0 });
 
 /** Deterministic prompt ids in [2, vocab) so the fixture's BOS/EOS (0, 1) never appear by chance. */
@@ -59,7 +68,7 @@ async function withEngine<T>(model: CausalLM, options: EngineOptions, fn: (e: LL
 
 /** Registers the engine-on-real-models tests for one backend (`makeBackend` builds a fresh one). */
 export function runEngineModelSuite(backendName: string, makeBackend: () => Backend, skip: string | false = false): void {
-  describe(`LLMEngine on DeepSeek models (${backendName})`, { skip }, () => {
+  describe(`LLMEngine on real models (${backendName})`, { skip }, () => {
     let fixture: CausalLM | null = null;
     const oracle = new Map<string, number[]>();
     const model = (): CausalLM => (fixture ??= loadModel(openHfDirectory(FIXTURE), makeBackend(), { fp8Activations: 'quant' }));
@@ -150,9 +159,13 @@ export function runEngineModelSuite(backendName: string, makeBackend: () => Back
       });
     });
 
-    for (const kind of ['deepseek_v2', 'deepseek_v3', 'deepseek_v32'] as TinyKind[]) {
+    const tinyModels: Array<[string, () => string]> = [
+      ...(['deepseek_v2', 'deepseek_v3', 'deepseek_v32'] as TinyKind[]).map((kind) => [kind, () => writeTinyModel(kind)] as [string, () => string]),
+      ...Object.entries(GQA_CONFIGS).map(([name, config]) => [`${name} (bf16 K/V)`, () => writeRandomCheckpoint(mkdtempSync(join(tmpdir(), 'tessera-gqa-')), config, { seed: 3, dtype: 'BF16' })] as [string, () => string]),
+    ];
+    for (const [kind, write] of tinyModels) {
       it(`${kind} (random tiny checkpoint): batching, chunking and preemption keep solo outputs`, async () => {
-        const dir = writeTinyModel(kind);
+        const dir = write();
         const tiny = loadModel(openHfDirectory(dir), makeBackend(), { fp8Activations: 'quant' });
         try {
           const V = tiny.info.vocabSize;
