@@ -32,7 +32,8 @@ for (const seed of seeds) {
     test(`${label} random model, ${describeCase(c)}: every op and the logits match ref`, async () => {
       const r = await runRandomModelCase(c, make);
       assert.ok(r.pass, summarize(r));
-      assert.ok(r.ops.length > 10 && r.ops.every((o) => o.calls > 0), 'the lockstep checked the ops');
+      const attention = c.family === 'llama' ? 'gqaAttention' : 'gatherPrefillKeys';
+      assert.ok(r.ops.some((o) => o.op === attention && o.calls > 0) && r.ops.length >= 6, `the lockstep checked the ops (${r.ops.map((o) => o.op).join(', ')})`);
     });
   }
 }

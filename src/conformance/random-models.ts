@@ -30,8 +30,8 @@ const FAMILIES: readonly RandomFamily[] = [
   { name: 'llama', dtypes: ['BF16'], config: (seed) => randomLlamaConfig(seed), pivots: () => [16, 64] },
 ];
 
-/** The seeds CI runs (TESSERA_FUZZ_SEEDS=N runs seeds 1..N instead). */
-export const CI_SEEDS: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+/** The seeds CI runs (TESSERA_FUZZ_SEEDS=N runs seeds 1..N instead): chosen so that V2, V3 and V3.2 in BF16, FP8 weight-only and FP8 activations, and Llama, Qwen2 and Qwen3 with f32, f16 and bf16 K/V caches all appear, several with batches crossing the indexer top-k. */
+export const CI_SEEDS: readonly number[] = [1, 4, 7, 8, 20, 25, 27, 34, 38, 43, 44, 47, 48, 49, 52, 61, 68, 77, 78];
 
 export interface RandomModelCase {
   readonly seed: number;
