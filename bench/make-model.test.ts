@@ -1,17 +1,25 @@
-// The generator on a tiny config: the GGUF holds the same values as the safetensors checkpoint,
-// with llama.cpp's deepseek2 names, shapes, types and layouts (kv_b split, experts stacked).
+// The generator on tiny configs: the GGUF holds the same values as the safetensors checkpoint,
+// with llama.cpp's deepseek2 names, shapes, types and layouts (kv_b split, experts stacked), or
+// its qwen2 names (matrices unpermuted, biases and norms widened to F32).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GgufFile } from '../src/formats/gguf.js';
+import { weightBytesPerToken } from '../src/cli/bench.js';
+import { openModel } from '../src/models/open-model.js';
+import { parseLlamaConfig } from '../src/models/llama-config.js';
+import { dsv3Recipe, qwen2Recipe } from './bench-models.js';
 import { makeBenchModel } from './make-model.js';
-import { BENCH_MODEL, hfTensors, paramSummary } from './model-config.js';
+import { BENCH_MODEL, hfTensors, paramSummary, paramSummaryOf } from './model-config.js';
 import type { BenchModelConfig } from './model-config.js';
+import { QWEN2_BENCH_MODEL, qwen2Tensors } from './qwen2-config.js';
+import type { Qwen2BenchConfig } from './qwen2-config.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-model-'));
-test.after(() => rmSync(dir, { recursive: true, force: true }));
+const root = mkdtempSync(join(tmpdir(), 'tessera-bench-model-'));
+const dir = join(root, 'dsv3');
+test.after(() => rmSync(root, { recursive: true, force: true }));
 
 const tiny: BenchModelConfig = {
   ...BENCH_MODEL,
@@ -50,7 +58,7 @@ function bf16(bytes: Uint8Array): Uint16Array {
 }
 
 test('tiny bench model: safetensors and GGUF hold identical values', async () => {
-  const files = await makeBenchModel(dir, { config: tiny, seed: 7, log: () => {} });
+  const files = await makeBenchModel(dsv3Recipe(tiny, 7), dir, { log: () => {} });
   const st = readSafetensors(files.safetensorsPath);
   assert.equal(st.size, hfTensors(tiny).length);
   const config = JSON.parse(readFileSync(join(files.hfDir, 'config.json'), 'utf8')) as Record<string, unknown>;
@@ -113,7 +121,7 @@ test('tiny bench model: safetensors and GGUF hold identical values', async () =>
   assert.ok(Math.abs(mean) < 0.002 && Math.abs(sd - 0.02) < 0.002, `mean ${mean} sd ${sd}`);
 
   // A second call reuses the files.
-  const again = await makeBenchModel(dir, { config: tiny, seed: 7, log: () => assert.fail('should not regenerate') });
+  const again = await makeBenchModel(dsv3Recipe(tiny, 7), dir, { log: () => assert.fail('should not regenerate') });
   assert.equal(again.ggufActiveBytesPerToken, files.ggufActiveBytesPerToken);
 });
 
@@ -121,4 +129,75 @@ test('the full bench model is ~0.7B params, 1-1.5 GB, with a small active share'
   const p = paramSummary(BENCH_MODEL);
   assert.ok(p.totalBytesBf16 > 1e9 && p.totalBytesBf16 < 1.5e9, `${p.totalBytesBf16}`);
   assert.ok(p.activeBytesPerTokenBf16 < p.totalBytesBf16 / 4);
+});
+
+const tinyQwen2: Qwen2BenchConfig = {
+  ...QWEN2_BENCH_MODEL,
+  vocab_size: 320,
+  hidden_size: 64,
+  intermediate_size: 96,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  max_position_embeddings: 512,
+  bos_token_id: 300,
+  eos_token_id: 301,
+};
+
+test('tiny qwen2 bench model: a Qwen2 checkpoint and its llama.cpp qwen2 GGUF hold identical values', async () => {
+  const recipe = qwen2Recipe(tinyQwen2, 11);
+  const files = await makeBenchModel(recipe, join(root, 'qwen2'), { log: () => {} });
+  const st = readSafetensors(files.safetensorsPath);
+  assert.equal(st.size, 2 * 12 + 3);
+  assert.deepEqual(st.get('model.layers.1.self_attn.k_proj.weight')!.shape, [32, 64]);
+  assert.equal(st.get('model.layers.1.self_attn.k_proj.bias')!.dtype, 'BF16');
+  const raw = JSON.parse(readFileSync(join(files.hfDir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const c = parseLlamaConfig('config.json', raw);
+  assert.equal(c.modelType, 'qwen2');
+  assert.equal(c.headDim, 16);
+  assert.equal(c.qkvBias, true);
+  assert.equal(c.tieWordEmbeddings, false);
+
+  const g = GgufFile.open(files.ggufPath);
+  try {
+    assert.equal(g.architecture, 'qwen2');
+    assert.equal(g.metaNumber('qwen2.attention.head_count_kv'), 2);
+    assert.equal(g.metaNumber('qwen2.block_count'), 2);
+    // Qwen's RoPE is half-split in both worlds: q and k keep the checkpoint's bytes.
+    assert.deepEqual(g.read('blk.1.attn_q.weight'), st.get('model.layers.1.self_attn.q_proj.weight')!.bytes);
+    assert.deepEqual(g.read('blk.0.ffn_down.weight'), st.get('model.layers.0.mlp.down_proj.weight')!.bytes);
+    assert.deepEqual(g.read('output.weight'), st.get('lm_head.weight')!.bytes);
+    assert.deepEqual(g.info('token_embd.weight').ne, [64, 320]);
+    for (const [gguf, hf] of [['blk.1.attn_k.bias', 'model.layers.1.self_attn.k_proj.bias'], ['output_norm.weight', 'model.norm.weight']] as const) {
+      assert.equal(g.info(gguf).type.name, 'F32');
+      const wide = new Uint32Array(g.readF32(gguf).buffer);
+      bf16(st.get(hf)!.bytes).forEach((b, i) => assert.equal(wide[i], (b << 16) >>> 0));
+    }
+    // Per token: every GGUF tensor but the embedding, of which one row.
+    let expected = 0;
+    for (const t of g.tensors.values()) expected += t.name === 'token_embd.weight' ? t.byteLength / 320 : t.byteLength;
+    assert.equal(files.ggufActiveBytesPerToken, expected);
+  } finally {
+    g.close();
+  }
+  // Tessera counts the same bytes per token from the checkpoint as the bench does from its tensor list.
+  const hf = openModel(files.hfDir);
+  try {
+    assert.equal(weightBytesPerToken(hf), files.params.activeBytesPerTokenBf16);
+  } finally {
+    hf.tensors.close();
+  }
+
+  const again = await makeBenchModel(recipe, join(root, 'qwen2'), { log: () => assert.fail('should not regenerate') });
+  assert.equal(again.ggufActiveBytesPerToken, files.ggufActiveBytesPerToken);
+  // Another seed is another model.
+  let regenerated = false;
+  await makeBenchModel(qwen2Recipe(tinyQwen2, 12), join(root, 'qwen2'), { log: () => { regenerated = true; } });
+  assert.ok(regenerated);
+});
+
+test('the full qwen2 bench model has DeepSeek-R1-Distill-Qwen-1.5B\'s 1.78B params, 3.55 GB in BF16', () => {
+  const p = paramSummaryOf(qwen2Tensors(QWEN2_BENCH_MODEL));
+  assert.equal(p.totalParams, 1_777_088_000);
+  assert.equal(p.totalParams - p.activeParamsPerToken, (151936 - 1) * 1536);
 });

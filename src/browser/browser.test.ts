@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import type { Page } from 'playwright-core';
 import type { Backend } from '../ops/backend.js';
-import { openHfDirectory } from '../formats/hf-directory.js';
+import { openModel } from '../models/open-model.js';
 import { loadModel } from '../models/registry.js';
 import { createBackend } from '../backends/registry.js';
 import { loadTokenizer } from '../tokenizer/tokenizer.js';
@@ -38,7 +38,7 @@ async function nodeBackend(): Promise<Backend> {
 }
 
 async function nodeContinuation(dir: string, prompt: readonly number[]): Promise<number[]> {
-  const model = loadModel(openHfDirectory(dir), await nodeBackend(), { fp8Activations: 'quant' });
+  const model = loadModel(openModel(dir), await nodeBackend(), { fp8Activations: 'quant' });
   try {
     return (await generate(model, prompt, { maxNewTokens: NEW_TOKENS, stopIds: model.info.eosTokenIds })).ids;
   } finally {

@@ -2,7 +2,7 @@
 // directory loaded over HTTP, run by the device backend on a WebGPU device from navigator.gpu.
 import { WebGpuBackend } from '../backends/webgpu/webgpu-backend.js';
 import { WebGpuDevice } from '../backends/webgpu/webgpu-device.js';
-import { loadModel } from '../models/registry.js';
+import { fromHfDirectory, loadModel } from '../models/registry.js';
 import type { CausalLM } from '../models/model.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { IncrementalDecoder } from '../tokenizer/incremental-decoder.js';
@@ -36,7 +36,7 @@ export async function loadTessera(modelUrl: string, options: LoadOptions = {}): 
   const ctx = await openBrowserWebGpu();
   try {
     const [dir, tokenizer] = await Promise.all([openHttpModel(modelUrl, options.onProgress ? { onProgress: options.onProgress } : {}), loadHttpTokenizer(modelUrl)]);
-    const model = loadModel(dir, new WebGpuBackend(new WebGpuDevice(ctx)), { fp8Activations: options.fp8Activations ?? 'quant' });
+    const model = loadModel(fromHfDirectory(dir), new WebGpuBackend(new WebGpuDevice(ctx)), { fp8Activations: options.fp8Activations ?? 'quant' });
     return {
       model,
       tokenizer,

@@ -1,10 +1,9 @@
 // `tessera bench`: prefill and decode throughput of one sequence, weight bytes read per decoded
 // token and the memory bandwidth that implies. The serving load test is `tessera bench serve`.
 import { parseArgs } from 'node:util';
-import { openHfDirectory } from '../formats/hf-directory.js';
-import type { HfDirectory } from '../formats/hf-directory.js';
-import { DTYPE_BYTES } from '../formats/dtype.js';
-import { architectureOf, loadModel } from '../models/registry.js';
+import { openModel } from '../models/open-model.js';
+import type { OpenedModel } from '../models/registry.js';
+import { loadModel } from '../models/registry.js';
 import { SingleSequence, argmax } from '../engine/single-sequence.js';
 import { backendFromFlags, kvCacheDtypeFlag, oneOf, parseIntList, parsePositiveInt, modelDirFlag } from './common.js';
 import { UsageError } from './cli-error.js';
@@ -19,14 +18,17 @@ export const BENCH_USAGE = `tessera bench [--model DIR] [--prompt-tokens 128[,10
  * Bytes of weights one decoded token reads: every tensor it runs (the architecture says which:
  * one row of an embedding table, topk/E of the routed experts), FP8 scales with their weights.
  */
-export function weightBytesPerToken(dir: HfDirectory): number {
-  const d = architectureOf(dir.configPath, dir.config).describe({});
+export function weightBytesPerToken(m: OpenedModel): number {
+  const d = m.architecture.describe({});
   let bytes = 0;
-  for (const name of dir.tensors.names()) {
-    const t = dir.tensors.info(name);
-    const size = t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype];
-    const use = d.usePerToken(name.replace(/_scale_inv$/, ''));
-    bytes += use === 'row' ? size / t.shape[0]! : size * use;
+  for (const e of m.architecture.manifest()) {
+    if (!m.tensors.has(e.name)) continue;
+    const use = d.usePerToken(e.name);
+    for (const name of [e.name, `${e.name}_scale_inv`]) {
+      if (!m.tensors.has(name)) continue;
+      const t = m.tensors.info(name);
+      bytes += use === 'row' ? t.byteLength / t.shape[0]! : t.byteLength * use;
+    }
   }
   return bytes;
 }
@@ -83,7 +85,7 @@ export async function benchCommand(argv: string[], out: (s: string) => void): Pr
   const chunk = parsePositiveInt('chunk', values.chunk, 512);
   const threads = values.threads === undefined ? undefined : parsePositiveInt('threads', values.threads, 1);
   const fp8Activations = oneOf('fp8-activations', values['fp8-activations'], ['quant', 'none'] as const, 'quant');
-  const dir = openHfDirectory(modelDirFlag(values.model));
+  const dir = openModel(modelDirFlag(values.model));
   const backend = await backendFromFlags(values.device, threads);
   const kvCacheDtype = kvCacheDtypeFlag(values['kv-cache-dtype']);
   const model = loadModel(dir, backend, { fp8Activations, denseAttention: values['dense-attention'] === true, ...(kvCacheDtype ? { kvCacheDtype } : {}) });
@@ -120,6 +122,6 @@ export async function benchCommand(argv: string[], out: (s: string) => void): Pr
     }
   } finally {
     model.dispose();
-    dir.tensors.close();
+    dir.close();
   }
 }

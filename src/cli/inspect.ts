@@ -1,23 +1,22 @@
 // `tessera inspect`: what a model directory holds and what it costs to run.
 import { parseArgs } from 'node:util';
-import { openHfDirectory } from '../formats/hf-directory.js';
-import type { HfDirectory } from '../formats/hf-directory.js';
-import { DTYPE_BYTES } from '../formats/dtype.js';
-import { architectureOf } from '../models/registry.js';
+import { openModel } from '../models/open-model.js';
+import type { OpenedModel } from '../models/registry.js';
 import type { ModelOptions } from '../models/architecture.js';
 import { compactBytesPerToken } from '../ops/kv-cache.js';
 import type { KvLayout } from '../ops/kv-cache.js';
 import { requireFlag } from './common.js';
 
-export const INSPECT_USAGE = `tessera inspect --model DIR [--json]
-  Architecture, parameter count, dtypes, bytes and KV-cache bytes per token of a model directory.`;
+export const INSPECT_USAGE = `tessera inspect --model DIR|FILE.gguf [--json]
+  Architecture, parameter count, dtypes (GGUF quant types), bytes and KV-cache bytes per token of a model.`;
 
 export interface InspectReport {
   model: string;
   architecture: string;
+  format: 'hf' | 'gguf';
   /** the normalized config */
   config: unknown;
-  /** unused: parameters the forward pass never runs (DeepSeek's multi-token-prediction layers) */
+  /** unused: stored parameters the forward pass never runs (DeepSeek's multi-token-prediction layers, GGUF rope_freqs) */
   parameters: { total: number; unused: number; activePerToken: number };
   dtypes: Record<string, { tensors: number; bytes: number }>;
   weightBytes: number;
@@ -28,35 +27,34 @@ export interface InspectReport {
   notes: readonly string[];
 }
 
-export function inspectModel(dir: HfDirectory, options: ModelOptions = {}): InspectReport {
-  const arch = architectureOf(dir.configPath, dir.config);
-  const d = arch.describe(options);
+export function inspectModel(m: OpenedModel, options: ModelOptions = {}): InspectReport {
+  const d = m.architecture.describe(options);
   const dtypes: InspectReport['dtypes'] = {};
-  let total = 0;
-  let unused = 0;
-  let active = 0;
   let weightBytes = 0;
-  for (const name of dir.tensors.names()) {
-    const t = dir.tensors.info(name);
-    const n = t.shape.reduce((a, b) => a * b, 1);
-    const bytes = n * DTYPE_BYTES[t.dtype];
-    weightBytes += bytes;
+  let fileElements = 0;
+  for (const t of m.listing()) {
+    weightBytes += t.byteLength;
     const entry = (dtypes[t.dtype] ??= { tensors: 0, bytes: 0 });
     entry.tensors++;
-    entry.bytes += bytes;
-    if (name.endsWith('_scale_inv')) continue;
-    const use = d.usePerToken(name);
-    if (use === 0) unused += n;
-    else {
-      total += n;
-      active += use === 'row' ? n : n * use;
-    }
+    entry.bytes += t.byteLength;
+    if (!t.name.endsWith('_scale_inv')) fileElements += t.elements;
+  }
+  // parameters the forward pass runs: the architecture's own tensors (a tied lm_head is the embedding)
+  let total = 0;
+  let active = 0;
+  for (const e of m.architecture.manifest()) {
+    if (!m.tensors.has(e.name)) continue;
+    const n = e.shape.reduce((a, b) => a * b, 1);
+    const use = d.usePerToken(e.name);
+    total += n;
+    active += use === 'row' ? n : n * use;
   }
   return {
-    model: dir.dir,
-    architecture: String(dir.config['model_type']),
-    config: arch.config,
-    parameters: { total, unused, activePerToken: Math.round(active) },
+    model: m.path,
+    architecture: m.type,
+    format: m.format,
+    config: m.architecture.config,
+    parameters: { total, unused: Math.max(0, fileElements - total), activePerToken: Math.round(active) },
     dtypes,
     weightBytes,
     kvBytesPerToken: compactBytesPerToken(d.kvLayout),
@@ -86,7 +84,8 @@ export function formatReport(r: InspectReport): string {
   const rows: Array<readonly [string, string]> = [
     ['model', r.model],
     ...r.lines,
-    ['parameters', `${human(r.parameters.total)} (${r.parameters.total}), active per token ${human(r.parameters.activePerToken)}` + (r.parameters.unused ? `, plus ${human(r.parameters.unused)} not run (MTP layers)` : '')],
+    ['format', r.format === 'gguf' ? 'GGUF' : 'Hugging Face (config.json + safetensors)'],
+    ['parameters', `${human(r.parameters.total)} (${r.parameters.total}), active per token ${human(r.parameters.activePerToken)}` + (r.parameters.unused ? `, plus ${human(r.parameters.unused)} stored but not run` : '')],
     ['weights', `${human(r.weightBytes, 'B')}: ` + Object.entries(r.dtypes).map(([d, v]) => `${d} ${v.tensors} tensors ${human(v.bytes, 'B')}`).join(', ')],
     ['KV cache', kvText(r)],
     ...r.notes.map((n) => ['note', n] as const),
@@ -96,11 +95,11 @@ export function formatReport(r: InspectReport): string {
 
 export async function inspectCommand(argv: string[], out: (s: string) => void): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { model: { type: 'string' }, json: { type: 'boolean' } }, strict: true });
-  const dir = openHfDirectory(requireFlag('model', values.model));
+  const m = openModel(requireFlag('model', values.model));
   try {
-    const report = inspectModel(dir);
+    const report = inspectModel(m);
     out(values.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
   } finally {
-    dir.tensors.close();
+    m.close();
   }
 }

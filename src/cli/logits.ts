@@ -1,6 +1,6 @@
 // `tessera logits`: prompt logits at every position and incremental decode logits, as JSON.
 import { parseArgs } from 'node:util';
-import { openHfDirectory } from '../formats/hf-directory.js';
+import { openModel } from '../models/open-model.js';
 import { loadModel } from '../models/registry.js';
 import { SingleSequence, argmax } from '../engine/single-sequence.js';
 import { UsageError } from './cli-error.js';
@@ -33,7 +33,7 @@ export async function logitsCommand(argv: string[], out: (s: string) => void): P
   const steps = forced ? forced.length : greedy;
   const fp8Activations = oneOf('fp8-activations', values['fp8-activations'], ['quant', 'none'] as const, 'quant');
 
-  const dir = openHfDirectory(requireFlag('model', values.model));
+  const dir = openModel(requireFlag('model', values.model));
   const backend = await backendFromFlags(values.device, values.threads === undefined ? undefined : parsePositiveInt('threads', values.threads, 1));
   const kvCacheDtype = kvCacheDtypeFlag(values['kv-cache-dtype']);
   const model = loadModel(dir, backend, { fp8Activations, ...(kvCacheDtype ? { kvCacheDtype } : {}) });
@@ -60,6 +60,6 @@ export async function logitsCommand(argv: string[], out: (s: string) => void): P
     out(JSON.stringify({ prompt_logits: rows(promptLogits, prompt.length), decode_tokens: decodeTokens, decode_logits: decodeLogits }) + '\n');
   } finally {
     model.dispose();
-    dir.tensors.close();
+    dir.close();
   }
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `tessera` command line.
 import { ModelFormatError } from '../formats/errors.js';
+import { GgufError } from '../formats/gguf-errors.js';
 import { UsageError } from './cli-error.js';
 import { engineFlagNames } from './common.js';
 import { EngineConfigError } from '../engine/index.js';
@@ -71,7 +72,7 @@ function reportError(command: string, e: unknown, commandUsage: string): number 
     process.stderr.write(`tessera ${command}: ${engineFlagNames(e.message).replace(/^engine option /, '')}\n\nusage: ${commandUsage}\n`);
     return 2;
   }
-  if (e instanceof ModelFormatError) {
+  if (e instanceof ModelFormatError || e instanceof GgufError) {
     process.stderr.write(`tessera ${command}: invalid model: ${e.message}\n`);
     return 1;
   }

@@ -9,7 +9,7 @@
 // scored. PPL = exp(mean NLL over the scored targets).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { openHfDirectory } from '../formats/hf-directory.js';
+import { openModel } from '../models/open-model.js';
 import { loadModel } from '../models/registry.js';
 import type { CausalLM } from '../models/model.js';
 import { SingleSequence } from '../engine/single-sequence.js';
@@ -77,7 +77,7 @@ export async function perplexityCommand(argv: string[], out: (s: string) => void
   const threads = values.threads === undefined ? undefined : parsePositiveInt('threads', values.threads, 1);
   const denseAttention = values['dense-attention'] ?? false;
 
-  const dir = openHfDirectory(modelDir);
+  const dir = openModel(modelDir);
   try {
     const { tokenizer } = await loadTokenizer(modelDir);
     const model = loadModel(dir, await backendFromFlags(device, threads), { fp8Activations: 'quant', denseAttention });
@@ -108,7 +108,7 @@ export async function perplexityCommand(argv: string[], out: (s: string) => void
       model.dispose();
     }
   } finally {
-    dir.tensors.close();
+    dir.close();
   }
 }
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { RefBackend } from '../backends/ref/ref-backend.js';
 import { normalizeSamplingParams } from '../engine/index.js';
-import { openHfDirectory } from '../formats/hf-directory.js';
+import { openModel } from '../models/open-model.js';
 import { loadModel } from '../models/registry.js';
 import { createTextModel, loadTextTokenizer } from '../text/index.js';
 import type { TextModel } from '../text/index.js';
@@ -27,7 +27,7 @@ describe('tessera run', () => {
   before(async () => {
     fixture = await makeTextModelDir('v32');
     const text = await loadTextTokenizer(fixture.dir);
-    const model = loadModel(openHfDirectory(fixture.dir), new RefBackend(), { fp8Activations: 'quant' });
+    const model = loadModel(openModel(fixture.dir), new RefBackend(), { fp8Activations: 'quant' });
     tm = createTextModel(text, model, { engine: { kvCacheTokens: 1024 } });
     const r = await tm.engine.generate({ promptIds: text.tokenizer.encode(PROMPT), maxTokens: 24, ignoreEos: true, sampling: normalizeSamplingParams({ temperature: 0 }) });
     greedy = { ids: [...r.tokenIds], text: text.tokenizer.decode(r.tokenIds, { skipSpecialTokens: true }) };

@@ -3,7 +3,7 @@
 // choices, against the outputs of DeepSeek's official inference code. Tolerances are those of the
 // fixtures' README §5.
 import type { Backend } from '../ops/backend.js';
-import { openHfDirectory } from '../formats/hf-directory.js';
+import { openModel } from '../models/open-model.js';
 import { loadModel } from '../models/registry.js';
 import type { ForwardTrace } from '../models/model.js';
 import { SingleSequence, argmax } from '../engine/single-sequence.js';
@@ -59,7 +59,7 @@ export async function runGoldenCase(g: GoldenCase, makeBackend: () => Backend | 
   const { golden, modelDir, array, ints } = loadGolden(g.fixture, g.name, root);
   const check = new Checker();
   const backend = await makeBackend();
-  const dir = openHfDirectory(modelDir);
+  const dir = openModel(modelDir);
   const model = loadModel(dir, backend, { fp8Activations: g.fp8Activations });
   try {
     const p = g.prompt;
@@ -146,7 +146,7 @@ export async function runGoldenCase(g: GoldenCase, makeBackend: () => Backend | 
     }
   } finally {
     model.dispose();
-    dir.tensors.close();
+    dir.close();
   }
   return check;
 }

@@ -2,7 +2,7 @@
 // DUT's own inputs, then the DUT's end-to-end logits against an independent reference run.
 import type { Backend } from '../ops/backend.js';
 import { RefBackend } from '../backends/ref/ref-backend.js';
-import { openHfDirectory } from '../formats/hf-directory.js';
+import { openModel } from '../models/open-model.js';
 import { loadModel } from '../models/registry.js';
 import type { LoadOptions } from '../models/registry.js';
 import type { Comparison } from './compare.js';
@@ -36,13 +36,13 @@ export interface ModelCheck {
 }
 
 async function runOn(dir: string, backend: Backend, options: LoadOptions, scenario: Scenario, afterStep?: () => Promise<void>): Promise<{ steps: StepLogits[]; config: Record<string, unknown> }> {
-  const d = openHfDirectory(dir);
+  const d = openModel(dir);
   const model = loadModel(d, backend, options);
   try {
-    return { steps: await runScenario(model, scenario, afterStep), config: d.config };
+    return { steps: await runScenario(model, scenario, afterStep), config: d.hf?.config ?? {} };
   } finally {
     model.dispose();
-    d.tensors.close();
+    d.close();
   }
 }
 

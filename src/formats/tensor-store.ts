@@ -9,6 +9,8 @@ export interface TensorStore {
   info(name: string): TensorInfo;
   /** Raw little-endian bytes of one tensor, read from its file on demand. */
   read(name: string): Uint8Array;
+  /** `byteLength` bytes starting `byteStart` bytes into the tensor's data (stores of files with stacked tensors). */
+  readRange?(name: string, byteStart: number, byteLength: number): Uint8Array;
   names(): string[];
   close(): void;
 }

@@ -6,6 +6,7 @@ import type { KvDType, KvLayout } from '../ops/kv-cache.js';
 import type { TensorStore } from '../formats/tensor-store.js';
 import type { CausalLM } from './model.js';
 import type { WeightBinder } from './weight-binder.js';
+import type { GgufMetaReader } from './gguf-meta-reader.js';
 
 export interface ModelOptions {
   /** FP8 checkpoints: 'quant' quantizes linear inputs per 128-block (DeepSeek's official semantics), 'none' is weight-only. */
@@ -29,6 +30,17 @@ export interface ModelDescription {
   readonly notes: readonly string[];
 }
 
+/** Where a tensor the architecture binds (by its Hugging Face name) lives in a GGUF file. */
+export type GgufTensorRef = string | { readonly name: string; /** index along the first dimension (stacked experts) */ readonly slice: number };
+
+/** An architecture's GGUF side: llama.cpp's architecture names, config from metadata, tensor names. */
+export interface GgufArchitecture<C> {
+  /** `general.architecture` values */
+  readonly architectures: readonly string[];
+  config(meta: GgufMetaReader, tensors: TensorStore): C;
+  tensorName(hfName: string, c: C): GgufTensorRef | null;
+}
+
 export interface Architecture<C> {
   readonly modelTypes: readonly string[];
   parseConfig(file: string, raw: Record<string, unknown>): C;
@@ -37,4 +49,5 @@ export interface Architecture<C> {
   requiredOps(c: C): readonly OpName[];
   create(c: C, store: TensorStore, backend: Backend, options: ModelOptions): CausalLM;
   describe(c: C, options: ModelOptions): ModelDescription;
+  readonly gguf?: GgufArchitecture<C>;
 }

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { openHfDirectory } from '../formats/hf-directory.js';
+import { openModel } from './open-model.js';
 import { loadModel } from './registry.js';
 import { RefBackend } from '../backends/ref/ref-backend.js';
 import { SingleSequence } from '../engine/single-sequence.js';
@@ -22,7 +22,7 @@ for (const kind of ['deepseek_v2', 'deepseek_v3', 'deepseek_v32'] as TinyKind[])
   test(`${kind}: prefill, token-by-token decode, chunked prefill and batching agree`, async () => {
     const dir = writeTinyModel(kind);
     try {
-      const model = loadModel(openHfDirectory(dir), new RefBackend(), { fp8Activations: 'quant' });
+      const model = loadModel(openModel(dir), new RefBackend(), { fp8Activations: 'quant' });
       const V = model.info.vocabSize;
       const n = TOKENS.length;
 

@@ -17,7 +17,12 @@ export interface Llama3Scaling {
   readonly originalMaxPositionEmbeddings: number;
 }
 
-export type RopeScaling = { readonly type: 'llama3'; readonly llama3: Llama3Scaling } | { readonly type: 'yarn'; readonly yarn: YarnParams; readonly attentionFactor: number } | { readonly type: 'linear'; readonly factor: number };
+export type RopeScaling =
+  | { readonly type: 'llama3'; readonly llama3: Llama3Scaling }
+  | { readonly type: 'yarn'; readonly yarn: YarnParams; readonly attentionFactor: number }
+  | { readonly type: 'linear'; readonly factor: number }
+  /** per-frequency divisors [headDim / 2], as GGUF files carry Llama 3's scaling (rope_freqs) */
+  | { readonly type: 'divisors'; readonly divisors: Float32Array };
 
 export interface LlamaConfig {
   readonly modelType: LlamaModelType;
@@ -39,6 +44,12 @@ export interface LlamaConfig {
   readonly rmsNormEps: number;
   readonly ropeTheta: number;
   readonly ropeScaling: RopeScaling | null;
+  /**
+   * 'half' (HF: rotate_half over dims (i, i + D/2)); 'interleaved' (pairs (2i, 2i+1)) for Llama
+   * GGUF files, whose converter permuted the q/k rows of each head so that llama.cpp's adjacent-pair
+   * RoPE computes the same attention.
+   */
+  readonly ropeLayout: 'half' | 'interleaved';
   readonly maxPositionEmbeddings: number;
   readonly tieWordEmbeddings: boolean;
   readonly bosTokenId: number | null;
@@ -105,6 +116,7 @@ export function parseLlamaConfig(file: string, raw: Record<string, unknown>): Ll
     rmsNormEps: r.num('rms_norm_eps', 1e-6),
     ropeTheta: r.num('rope_theta', 10000),
     ropeScaling: parseRopeScaling(r),
+    ropeLayout: 'half',
     maxPositionEmbeddings: r.int('max_position_embeddings'),
     tieWordEmbeddings: r.bool('tie_word_embeddings', false),
     bosTokenId: r.optionalInt('bos_token_id', 0),
@@ -122,6 +134,7 @@ export function llamaRopeFrequencies(c: LlamaConfig): Float32Array {
   const s = c.ropeScaling;
   const freqs = ropeFrequencies({ theta: c.ropeTheta, dim: c.headDim, yarn: s?.type === 'yarn' ? s.yarn : null });
   if (s?.type === 'linear') return freqs.map((f) => f / s.factor);
+  if (s?.type === 'divisors') return freqs.map((f, i) => f / s.divisors[i]!);
   if (s?.type !== 'llama3') return freqs;
   const { factor, lowFreqFactor, highFreqFactor, originalMaxPositionEmbeddings: old } = s.llama3;
   const lowWavelen = old / lowFreqFactor;
@@ -147,7 +160,12 @@ export function llamaKvLayout(c: LlamaConfig, dtype: KvDType): Omit<GqaKvSpec, '
 
 function describeRope(c: LlamaConfig): string {
   const s = c.ropeScaling;
-  const scaling = !s ? '' : s.type === 'llama3' ? `, llama3 scaling x${s.llama3.factor} (original context ${s.llama3.originalMaxPositionEmbeddings})` : s.type === 'yarn' ? `, YaRN factor ${s.yarn.factor} (original context ${s.yarn.originalMaxPositionEmbeddings})` : `, linear scaling x${s.factor}`;
+  const scaling =
+    !s ? ''
+    : s.type === 'llama3' ? `, llama3 scaling x${s.llama3.factor} (original context ${s.llama3.originalMaxPositionEmbeddings})`
+    : s.type === 'yarn' ? `, YaRN factor ${s.yarn.factor} (original context ${s.yarn.originalMaxPositionEmbeddings})`
+    : s.type === 'divisors' ? ', per-frequency scaling (rope_freqs)'
+    : `, linear scaling x${s.factor}`;
   return `theta ${c.ropeTheta}${scaling}`;
 }
 

@@ -12,7 +12,7 @@ import { RefBackend } from '../backends/ref/ref-backend.js';
 import { DeviceBackend } from '../backends/device/device-backend.js';
 import { JsDevice } from '../backends/js/js-device.js';
 import { createCpuBackend } from '../backends/cpu/cpu-backend.js';
-import { openHfDirectory } from '../formats/hf-directory.js';
+import { openModel } from './open-model.js';
 import { writeRandomCheckpoint } from '../conformance/random-checkpoint.js';
 import { picker } from '../conformance/random.js';
 import { SingleSequence } from '../engine/single-sequence.js';
@@ -40,7 +40,7 @@ function logSoftmax(row: Float32Array): Float64Array {
 }
 
 async function tesseraLogProbs(dir: string, backend: Backend, prompt: number[], decode: number[]): Promise<Float64Array[]> {
-  const d = openHfDirectory(dir);
+  const d = openModel(dir);
   const model = loadModel(d, backend, { kvCacheDtype: 'f32' });
   try {
     const V = model.info.vocabSize;
@@ -51,7 +51,7 @@ async function tesseraLogProbs(dir: string, backend: Backend, prompt: number[], 
     return rows;
   } finally {
     model.dispose();
-    d.tensors.close();
+    d.close();
   }
 }
 

@@ -12,6 +12,7 @@ import { ropeTable } from '../numerics/rope.js';
 import { LLAMA_MODEL_TYPES, describeLlama, llamaKvLayout, llamaRopeAmplitude, llamaRopeFrequencies, parseLlamaConfig } from './llama-config.js';
 import type { Architecture, ModelOptions } from './architecture.js';
 import { GQA_OPS } from '../ops/backend.js';
+import { LLAMA_GGUF } from './llama-gguf.js';
 import type { LlamaConfig } from './llama-config.js';
 import { bindLlamaWeights } from './llama-weights.js';
 import type { LlamaLayerWeights, LlamaWeights } from './llama-weights.js';
@@ -96,8 +97,8 @@ export class LlamaModel implements CausalLM {
       q = b.rmsNorm(q, w.qNorm, c.rmsNormEps); // per head: the gain has D values
       k = b.rmsNorm(k, w.kNorm, c.rmsNormEps);
     }
-    q = b.rope(q, c.numHeads, 0, D, 'half', step);
-    k = b.rope(k, c.numKvHeads, 0, D, 'half', step);
+    q = b.rope(q, c.numHeads, 0, D, c.ropeLayout, step);
+    k = b.rope(k, c.numKvHeads, 0, D, c.ropeLayout, step);
     b.writeKvCache(cache, l, k, v, step);
     const o = b.gqaAttention(cache, l, q, this.scale, step); // [T, heads*D]
     return this.linear(o, w.o, w.oBias); // [T, hidden]
@@ -116,4 +117,5 @@ export const LLAMA_ARCHITECTURE: Architecture<LlamaConfig> = {
   requiredOps: () => GQA_OPS,
   create: (c, store, backend, options) => new LlamaModel(c, store, backend, options),
   describe: (c, options) => describeLlama(c, options.kvCacheDtype ?? DEFAULT_KV_DTYPE),
+  gguf: LLAMA_GGUF,
 };

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { LLMEngine, normalizeSamplingParams } from '../engine/index.js';
-import { openHfDirectory } from '../formats/hf-directory.js';
+import { openModel } from '../models/open-model.js';
 import { loadModel } from '../models/registry.js';
 import { RefBackend } from '../backends/ref/ref-backend.js';
 import { makeDeepSeekModelDir } from '../../test/helpers/tokenizer-fixture.js';
@@ -125,7 +125,7 @@ describe('generateText on a scripted model (DeepSeek V3.2 tokenizer)', () => {
 
 describe('scorePrompt', () => {
   it('agrees with the logprobs the engine samples with (v32 fixture, ref backend)', async () => {
-    const model = loadModel(openHfDirectory(fixturePath('v32-tiny-bf16')), new RefBackend(), { fp8Activations: 'quant' });
+    const model = loadModel(openModel(fixturePath('v32-tiny-bf16')), new RefBackend(), { fp8Activations: 'quant' });
     const engine = new LLMEngine(model, { kvCacheTokens: 1024, blockSize: 16 });
     try {
       const prompt = Array.from({ length: 40 }, (_, i) => 2 + ((i * 37) % 500));

@@ -9,7 +9,7 @@ import type { Backend } from '../ops/backend.js';
 import { LLMEngine } from '../engine/index.js';
 import type { EngineOptions, SamplingParamsInput } from '../engine/index.js';
 import { SingleSequence } from '../engine/single-sequence.js';
-import { openHfDirectory } from '../formats/hf-directory.js';
+import { openModel } from '../models/open-model.js';
 import type { KvDType } from '../ops/kv-cache.js';
 import type { CausalLM } from '../models/model.js';
 import { loadModel } from '../models/registry.js';
@@ -134,7 +134,7 @@ export async function loadTextModel(dir: string, options: TextModelOptions = {})
   progress({ stage: 'tokenizer', fraction: 0 });
   const text = await loadTextTokenizer(dir);
   progress({ stage: 'weights', fraction: 0.1 });
-  const hf = openHfDirectory(dir);
+  const hf = openModel(dir);
   let backend: Backend | null = null;
   let tm: TextModel | null = null;
   try {
@@ -148,7 +148,7 @@ export async function loadTextModel(dir: string, options: TextModelOptions = {})
       ...(options.kvCacheDtype ? { kvCacheDtype: options.kvCacheDtype } : {}),
     });
     progress({ stage: 'warmup', fraction: 0.3 });
-    tm = createTextModel(text, model, { ...options, name: options.name ?? basename(resolve(dir)) }, () => hf.tensors.close());
+    tm = createTextModel(text, model, { ...options, name: options.name ?? basename(resolve(dir)) }, () => hf.close());
     if (options.warmup ?? true) await warmup(tm.model);
     progress({ stage: 'ready', fraction: 1 });
     return tm;
@@ -157,7 +157,7 @@ export async function loadTextModel(dir: string, options: TextModelOptions = {})
     if (tm) await tm.close();
     else {
       backend?.dispose();
-      hf.tensors.close();
+      hf.close();
     }
     throw e;
   }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeRandomCheckpoint } from '../../src/conformance/random-checkpoint.js';
 import type { Backend } from '../../src/ops/backend.js';
-import { openHfDirectory } from '../../src/formats/hf-directory.js';
+import { openModel } from '../../src/models/open-model.js';
 import { loadModel } from '../../src/models/registry.js';
 import type { CausalLM } from '../../src/models/model.js';
 import { LLMEngine } from '../../src/engine/llm-engine.js';
@@ -71,7 +71,7 @@ export function runEngineModelSuite(backendName: string, makeBackend: () => Back
   describe(`LLMEngine on real models (${backendName})`, { skip }, () => {
     let fixture: CausalLM | null = null;
     const oracle = new Map<string, number[]>();
-    const model = (): CausalLM => (fixture ??= loadModel(openHfDirectory(FIXTURE), makeBackend(), { fp8Activations: 'quant' }));
+    const model = (): CausalLM => (fixture ??= loadModel(openModel(FIXTURE), makeBackend(), { fp8Activations: 'quant' }));
     const expected = async (promptIds: readonly number[], maxTokens: number): Promise<number[]> => {
       const key = `${promptIds.join(',')}/${maxTokens}`;
       let v = oracle.get(key);
@@ -166,7 +166,7 @@ export function runEngineModelSuite(backendName: string, makeBackend: () => Back
     for (const [kind, write] of tinyModels) {
       it(`${kind} (random tiny checkpoint): batching, chunking and preemption keep solo outputs`, async () => {
         const dir = write();
-        const tiny = loadModel(openHfDirectory(dir), makeBackend(), { fp8Activations: 'quant' });
+        const tiny = loadModel(openModel(dir), makeBackend(), { fp8Activations: 'quant' });
         try {
           const V = tiny.info.vocabSize;
           const reqs = Array.from({ length: 16 }, (_, i) => greedy(enginePrompt(i, 3 + ((i * 5) % 17), V), 8));

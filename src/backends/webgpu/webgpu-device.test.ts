@@ -7,7 +7,7 @@ import { KernelBuilder } from '../../dsl/builder.js';
 import type { Kernel } from '../../dsl/ir.js';
 import { addKernel } from '../../kernels/elementwise.js';
 import { DeviceBackend } from '../device/device-backend.js';
-import { openHfDirectory } from '../../formats/hf-directory.js';
+import { openModel } from '../../models/open-model.js';
 import { loadModel } from '../../models/registry.js';
 import { SingleSequence } from '../../engine/single-sequence.js';
 import { fixturePath } from '../../../test/helpers/fixtures.js';
@@ -49,7 +49,7 @@ function fiveBuffers(): Kernel {
 if (gpu) {
   test('webgpu: a decode step is one submission whose only readback is the logits', async () => {
     const device = gpu.device();
-    const model = loadModel(openHfDirectory(fixturePath('v32-tiny-bf16')), new DeviceBackend('webgpu', device), { fp8Activations: 'quant' });
+    const model = loadModel(openModel(fixturePath('v32-tiny-bf16')), new DeviceBackend('webgpu', device), { fp8Activations: 'quant' });
     try {
       const seq = new SingleSequence(model, { maxTokens: 16 });
       await seq.prefill([0, 5, 9, 13]);
