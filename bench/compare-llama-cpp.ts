@@ -1,9 +1,10 @@
-// Side-by-side benchmark of Tessera and llama.cpp on the same DeepSeek-V3-architecture model.
+// Side-by-side benchmark of Tessera and llama.cpp on the same model: `--model dsv3` (default, a
+// DeepSeek-V3-architecture MoE) or `--model qwen2` (DeepSeek-R1-Distill-Qwen-1.5B's shape).
 //
-//   npx tsc -p tsconfig.json && node dist/bench/compare-llama-cpp.js \
+//   npx tsc -p tsconfig.json && node dist/bench/compare-llama-cpp.js [--model dsv3|qwen2] \
 //     [--prompt-tokens 128] [--gen-tokens 64] [--threads 2] [--reps 3] [--skip-tessera] [--skip-llama]
 //
-// 1. generates bench/out/dsv3-bench (HF directory + deepseek2 GGUF) if absent;
+// 1. generates bench/out/<model>-bench (HF directory + BF16 GGUF) unless a matching one exists;
 // then, `--reps` times (more, up to `--max-attempts`, default 3 x reps, while other processes
 // disturbed some runs), interleaved so that each engine sees the same machine conditions:
 // 2. measures memory read bandwidth (bench/membw.ts);
@@ -28,7 +29,8 @@ import {
   runChild,
   waitForIdle,
 } from './bench-util.js';
-import { DEFAULT_MODEL_DIR, makeBenchModel } from './make-model.js';
+import { benchModelRecipe } from './bench-models.js';
+import { defaultModelDir, makeBenchModel } from './make-model.js';
 import { measureMemoryBandwidth } from './membw.js';
 import type { MemBwResult } from './membw.js';
 
@@ -126,7 +128,8 @@ function row(cells: readonly string[], widths: readonly number[]): string {
 
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2), {
-    modelDir: DEFAULT_MODEL_DIR,
+    model: 'dsv3',
+    modelDir: '',
     promptTokens: 128,
     genTokens: 64,
     threads: 2,
@@ -141,7 +144,8 @@ async function main(): Promise<void> {
     maxAttempts: 0,
   });
   const log = (m: string): void => { console.error(m); };
-  const model = await makeBenchModel(a.modelDir);
+  const recipe = benchModelRecipe(a.model);
+  const model = await makeBenchModel(recipe, a.modelDir || defaultModelDir(recipe));
   const p = model.params;
   const common = ['--prompt-tokens', String(a.promptTokens), '--gen-tokens', String(a.genTokens), '--threads', String(a.threads)];
   const llamaArgs = ['--model', model.ggufPath, ...common, '--flash-attention', a.flashAttention, '--json'];
@@ -201,9 +205,9 @@ async function main(): Promise<void> {
   const gb = (x: number): string => (x / 1e9).toFixed(2);
   console.log('');
   console.log(`model: ${model.dir}`);
-  console.log(`  DeepSeek-V3 architecture, ${(p.totalParams / 1e6).toFixed(1)}M params (${gb(p.totalBytesBf16)} GB BF16), ` +
+  console.log(`  ${recipe.label}, ${(p.totalParams / 1e6).toFixed(1)}M params (${gb(p.totalBytesBf16)} GB BF16), ` +
     `${(p.activeParamsPerToken / 1e6).toFixed(1)}M active per token (${(activeBytes / 1e6).toFixed(1)} MB/token at 2 bytes; ` +
-    `GGUF with F32 norms/router: ${(model.ggufActiveBytesPerToken / 1e6).toFixed(1)} MB)`);
+    `GGUF with ${recipe.ggufF32Note}: ${(model.ggufActiveBytesPerToken / 1e6).toFixed(1)} MB)`);
   console.log(`prompt ${a.promptTokens} tokens, ${a.genTokens} decoded tokens, ${a.threads} threads; ${bw.length} repetition${bw.length === 1 ? '' : 's'}, medians over undisturbed runs`);
   console.log(bandwidth !== undefined
     ? `memory read bandwidth, ${a.threads} threads over ${a.membwGib} GiB: ${bandwidth.toFixed(1)} GB/s (median of per-repetition best: ${bwBest.map((x) => x.toFixed(1)).join(', ')})`
@@ -240,7 +244,7 @@ async function main(): Promise<void> {
 
   const out = join(repoRoot, 'bench', 'out', `compare-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(out, JSON.stringify({
-    args: a, model: { dir: model.dir, params: p, gguf_active_bytes_per_token: model.ggufActiveBytesPerToken },
+    args: { ...a, modelDir: model.dir }, model: { id: recipe.id, dir: model.dir, params: p, gguf_active_bytes_per_token: model.ggufActiveBytesPerToken },
     bandwidth_gb_s: bandwidth, membw: bw, llama_cpp: { summary: ls, runs: llama, note: llamaFail },
     tessera: { summary: ts, runs: tessera, note: tesseraSkip },
   }, null, 2) + '\n');

@@ -181,11 +181,11 @@ test('tiny qwen2 bench model: a Qwen2 checkpoint and its llama.cpp qwen2 GGUF ho
     g.close();
   }
   // Tessera counts the same bytes per token from the checkpoint as the bench does from its tensor list.
-  const hf = openModel(files.hfDir);
+  const opened = openModel(files.hfDir);
   try {
-    assert.equal(weightBytesPerToken(hf), files.params.activeBytesPerTokenBf16);
+    assert.equal(weightBytesPerToken(opened), files.params.activeBytesPerTokenBf16);
   } finally {
-    hf.tensors.close();
+    opened.close();
   }
 
   const again = await makeBenchModel(recipe, join(root, 'qwen2'), { log: () => assert.fail('should not regenerate') });

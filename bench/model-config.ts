@@ -189,9 +189,14 @@ export interface ParamSummary {
 }
 
 export function paramSummary(c: BenchModelConfig): ParamSummary {
+  return paramSummaryOf(hfTensors(c));
+}
+
+/** Total and per-token parameter counts of any checkpoint's tensor list. */
+export function paramSummaryOf(tensors: readonly HfTensor[]): ParamSummary {
   let total = 0;
   let active = 0;
-  for (const t of hfTensors(c)) {
+  for (const t of tensors) {
     total += t.shape.reduce((a, b) => a * b, 1);
     active += t.activeParams;
   }

@@ -2,9 +2,10 @@
 // global seed and the tensor's Hugging Face name, so the safetensors and GGUF files can be written
 // in different orders and layouts and still hold identical values.
 //
-// Values are N(0, 0.02) for weights, 1 + N(0, 0.02) for norm gains and N(0, 0.01) for the router
-// bias. To generate ~700M values in seconds, a normal sample is a lookup into a 65536-entry table
-// of normal quantiles (already rounded to BF16) indexed by 16 random bits.
+// Values are N(0, 0.02) for weights, 1 + N(0, 0.02) for norm gains and N(0, 0.01) for biases
+// (DeepSeek's router bias, Qwen2's q/k/v biases). To generate billions of values in seconds, a
+// normal sample is a lookup into a 65536-entry table of normal quantiles (already rounded to BF16)
+// indexed by 16 random bits.
 import { f32ToBf16 } from '../src/formats/dtype.js';
 import type { HfTensor, Init } from './model-config.js';
 
