@@ -28,6 +28,7 @@ export interface InspectReport {
 }
 
 export function inspectModel(m: OpenedModel, options: ModelOptions = {}): InspectReport {
+  m.architecture.check(m.tensors);
   const d = m.architecture.describe(options);
   const dtypes: InspectReport['dtypes'] = {};
   let weightBytes = 0;

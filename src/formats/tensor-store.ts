@@ -12,5 +12,7 @@ export interface TensorStore {
   /** `byteLength` bytes starting `byteStart` bytes into the tensor's data (stores of files with stacked tensors). */
   readRange?(name: string, byteStart: number, byteLength: number): Uint8Array;
   names(): string[];
+  /** The name the file itself uses for a tensor, for messages (when the store renames them). */
+  fileName?(name: string): string;
   close(): void;
 }

@@ -36,6 +36,10 @@ export function mappedTensors(file: TensorStore, ref: (hfName: string) => GgufTe
       const start = t.offset - file.info(from).offset;
       return file.readRange ? file.readRange(from, start, t.byteLength) : file.read(from).subarray(start, start + t.byteLength);
     },
+    fileName: (name) => {
+      const r = ref(name);
+      return r === null ? name : typeof r === 'string' ? r : `${r.name}[${r.slice}]`;
+    },
     /** the mapped names are only known to the architecture (its manifest) */
     names: () => [],
     close: () => file.close(),

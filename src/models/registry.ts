@@ -12,7 +12,7 @@ import { GgufMetaReader } from './gguf-meta-reader.js';
 import { LLAMA_ARCHITECTURE } from './llama.js';
 import type { CausalLM } from './model.js';
 import { mappedTensors } from './gguf-tensors.js';
-import { ManifestRecorder } from './weight-binder.js';
+import { CheckBinder, ManifestRecorder } from './weight-binder.js';
 import type { ManifestEntry } from './weight-binder.js';
 
 export type LoadOptions = ModelOptions;
@@ -22,6 +22,8 @@ export interface BoundArchitecture {
   readonly config: unknown;
   /** every tensor the config implies (name, shape, role) */
   manifest(): ManifestEntry[];
+  /** throws a ModelFormatError when `tensors` lacks a tensor the architecture binds or holds it in another shape */
+  check(tensors: TensorStore): void;
   create(tensors: TensorStore, backend: Backend, options: ModelOptions): CausalLM;
   describe(options: ModelOptions): ModelDescription;
 }
@@ -66,6 +68,7 @@ function bind<C>(a: Architecture<C>, c: C, type: string): BoundArchitecture {
       a.bindWeights(c, recorder);
       return recorder.entries;
     },
+    check: (tensors) => void a.bindWeights(c, new CheckBinder(tensors)),
     create: (tensors, backend, options) => {
       const missing = a.requiredOps(c).filter((op) => !backend.supportsOp(op));
       if (missing.length > 0) throw new Error(`the ${backend.name} backend lacks ops ${missing.join(', ')} that ${type} needs`);

@@ -3,7 +3,7 @@
 // ManifestRecorder only lists them, so random checkpoints of any architecture can be written from
 // the same code that reads real ones.
 import type { Backend } from '../ops/backend.js';
-import type { Weight, WeightDType } from '../ops/tensors.js';
+import type { Weight, WeightDType, WeightSpec } from '../ops/tensors.js';
 import { ModelFormatError } from '../formats/errors.js';
 import type { TensorStore } from '../formats/tensor-store.js';
 
@@ -23,6 +23,26 @@ export interface WeightBinder {
 /** FP8 weights carry a scale per 128x128 block. */
 const FP8_BLOCK = 128;
 
+/** The weight spec of a stored tensor, its shape checked against what the config implies. */
+export function checkedSpec(store: TensorStore, name: string, shape: readonly number[]): WeightSpec {
+  const info = store.info(name);
+  if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i])) {
+    throw new ModelFormatError(info.file, `shape [${info.shape.join(', ')}] disagrees with the config, which implies [${shape.join(', ')}]`, { tensor: store.fileName?.(name) ?? name });
+  }
+  let scale = null;
+  if (info.dtype === 'F8_E4M3') {
+    const scaleName = `${name}_scale_inv`;
+    if (!store.has(scaleName)) throw new ModelFormatError(info.file, `FP8 weight without its ${scaleName}`, { tensor: name });
+    scale = store.info(scaleName);
+    const want = shape.map((d) => Math.ceil(d / FP8_BLOCK));
+    if (scale.shape.length !== want.length || scale.shape.some((d, i) => d !== want[i])) {
+      throw new ModelFormatError(scale.file, `shape [${scale.shape.join(', ')}] should be [${want.join(', ')}] (128x128 blocks)`, { tensor: scaleName });
+    }
+    if (scale.dtype !== 'F32' && scale.dtype !== 'BF16') throw new ModelFormatError(scale.file, `dtype ${scale.dtype} is not a scale dtype`, { tensor: scaleName });
+  }
+  return { store, tensor: info, scale };
+}
+
 export class StoreBinder implements WeightBinder {
   constructor(
     private readonly store: TensorStore,
@@ -31,22 +51,21 @@ export class StoreBinder implements WeightBinder {
 
   /** Bind a tensor, checking its shape; FP8 matrices also bind their weight_scale_inv. */
   weight(name: string, shape: readonly number[]): Weight {
-    const info = this.store.info(name);
-    if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i])) {
-      throw new ModelFormatError(info.file, `shape [${info.shape.join(', ')}] disagrees with config.json, which implies [${shape.join(', ')}]`, { tensor: name });
-    }
-    let scale = null;
-    if (info.dtype === 'F8_E4M3') {
-      const scaleName = `${name}_scale_inv`;
-      if (!this.store.has(scaleName)) throw new ModelFormatError(info.file, `FP8 weight without its ${scaleName}`, { tensor: name });
-      scale = this.store.info(scaleName);
-      const want = shape.map((d) => Math.ceil(d / FP8_BLOCK));
-      if (scale.shape.length !== want.length || scale.shape.some((d, i) => d !== want[i])) {
-        throw new ModelFormatError(scale.file, `shape [${scale.shape.join(', ')}] should be [${want.join(', ')}] (128x128 blocks)`, { tensor: scaleName });
-      }
-      if (scale.dtype !== 'F32' && scale.dtype !== 'BF16') throw new ModelFormatError(scale.file, `dtype ${scale.dtype} is not a scale dtype`, { tensor: scaleName });
-    }
-    return this.backend.loadWeight({ store: this.store, tensor: info, scale });
+    return this.backend.loadWeight(checkedSpec(this.store, name, shape));
+  }
+
+  optional(name: string, shape: readonly number[]): Weight | null {
+    return this.store.has(name) ? this.weight(name, shape) : null;
+  }
+}
+
+/** Checks that a store holds every tensor the architecture binds, in its shape, without loading any. */
+export class CheckBinder implements WeightBinder {
+  constructor(private readonly store: TensorStore) {}
+
+  weight(name: string, shape: readonly number[]): Weight {
+    const { tensor } = checkedSpec(this.store, name, shape);
+    return { name, shape: tensor.shape, dtype: 'F32' };
   }
 
   optional(name: string, shape: readonly number[]): Weight | null {
