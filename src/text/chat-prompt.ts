@@ -5,7 +5,7 @@
 import { normalizeTools } from '../tokenizer/index.js';
 import type { ChatMessageInput, ChatRequest, ToolCallFormat, ToolDefinition } from '../tokenizer/index.js';
 import {
-  DSML_CALLS_BEGIN, DSML_INVOKE_OPEN, TOOL_CALL_BEGIN, TOOL_CALLS_BEGIN, TOOL_SEP,
+  DSML_CALLS_BEGIN, DSML_INVOKE_OPEN, THINK_END, TOOL_CALL_BEGIN, TOOL_CALLS_BEGIN, TOOL_SEP,
 } from '../tokenizer/deepseek-tokens.js';
 import type { TextTokenizer } from './text-model.js';
 
@@ -78,7 +78,10 @@ export function buildChatPrompt(text: TextTokenizer, input: ChatPromptInput): Ch
   };
   const rendered = text.chat.render(request);
   const prefix = forced && text.toolFormat ? forcedPrefix(text.toolFormat, typeof choice === 'object' ? choice.name : undefined) : '';
-  const fullText = rendered.text + prefix;
+  // R1-Distill templates open `<think>\n` whatever `thinking` says; a forced call closes that block
+  // first, as the model does after reasoning, so the call is not written inside it.
+  const closeThink = prefix !== '' && rendered.startsInReasoning ? `${THINK_END}\n\n` : '';
+  const fullText = rendered.text + closeThink + prefix;
   // Special tokens are spelled out in the rendered text, so none are added.
   const ids = text.tokenizer.encode(fullText, { addSpecialTokens: false });
   return {

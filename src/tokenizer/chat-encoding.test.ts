@@ -257,6 +257,24 @@ describe('Jinja chat templates (DeepSeek V3)', () => {
     assert.deepEqual(ids, [0, 128803, 33310, 128804], 'BOS comes from the template, not doubled');
   });
 
+  it('retries a template that fails on a null tool-call content with "", and reports the first failure if that fails too', () => {
+    const settings = parseTokenizerSettings('cfg.json', {});
+    const messages = normalizeMessages([
+      { role: 'user', content: 'q' },
+      { role: 'assistant', content: null, tool_calls: [{ type: 'function', function: { name: 'f', arguments: '{}' } }] },
+    ]);
+    const input = { messages, tools: undefined, thinking: false, addGenerationPrompt: false, templateKwargs: undefined };
+    const strict = "{% for m in messages %}{% if 'x' in m['content'] %}X{% endif %}[{{ m['content'] }}]{% endfor %}";
+    assert.equal(new JinjaChatTemplate({ template: strict, origin: 'strict' }, settings).render(input), '[q][]');
+    const nullAware = "{% for m in messages %}{{ 'none' if m['content'] is none else m['content'] }};{% endfor %}";
+    assert.equal(new JinjaChatTemplate({ template: nullAware, origin: 'aware' }, settings).render(input), 'q;none;', 'null is kept when the template handles it');
+    const broken = "{% for m in messages %}{% if 'x' in m['content'] %}{% endif %}{% if m['content'] == '' %}{{ raise_exception('retry failed') }}{% endif %}{% endfor %}";
+    assert.throws(
+      () => new JinjaChatTemplate({ template: broken, origin: 'broken' }, settings).render(input),
+      (err: unknown) => err instanceof ChatTemplateError && /null/.test(err.message) && !/retry failed/.test(err.message),
+    );
+  });
+
   it('reports template render failures with their origin', () => {
     const settings = parseTokenizerSettings('cfg.json', {});
     const template = new JinjaChatTemplate({ template: "{{ raise_exception('no system role') }}", origin: 'cfg.json#chat_template' }, settings);
@@ -275,6 +293,10 @@ describe('detectChatEncoding', () => {
     assert.equal(detectChatEncoding({ modelType: 'deepseek_v3', hasChatTemplate: true, hasThinkTokens: false }), 'jinja');
     assert.equal(detectChatEncoding({ modelType: 'llama', hasChatTemplate: true, hasThinkTokens: false }), 'jinja');
     assert.equal(detectChatEncoding({ modelType: 'llama', hasChatTemplate: false, hasThinkTokens: false }), undefined);
+    // The R1 distills have think tokens too, but their own template.
+    for (const modelType of ['qwen2', 'llama', 'qwen3']) {
+      assert.equal(detectChatEncoding({ modelType, hasChatTemplate: true, hasThinkTokens: true }), 'jinja', modelType);
+    }
   });
 });
 

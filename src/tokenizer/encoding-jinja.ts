@@ -34,9 +34,27 @@ export class JinjaChatTemplate {
   }
 
   render(input: JinjaRenderInput): string {
+    try {
+      return this.#template.render(this.#context(input, false));
+    } catch (err) {
+      // Tool-call turns carry content null (OpenAI's shape, and what R1-Distill's template tests
+      // with `content is none`), but R1-0528's template applies `'</think>' in content` to every
+      // assistant turn first and fails on null, in transformers too. Only then do we retry with ''.
+      if (input.messages.some(isNullToolCallTurn)) {
+        try {
+          return this.#template.render(this.#context(input, true));
+        } catch {
+          // the first failure is the one to report
+        }
+      }
+      throw new ChatTemplateError(this.source.origin, `render failed: ${(err as Error).message}`, err);
+    }
+  }
+
+  #context(input: JinjaRenderInput, nullContentAsEmpty: boolean): Record<string, unknown> {
     const context: Record<string, unknown> = {
       ...this.#specialTokens,
-      messages: input.messages.map(toTemplateMessage),
+      messages: input.messages.map((m) => toTemplateMessage(m, nullContentAsEmpty)),
       add_generation_prompt: input.addGenerationPrompt,
       // V3.1-style templates read `thinking`; Qwen-style ones read `enable_thinking`.
       thinking: input.thinking,
@@ -44,11 +62,7 @@ export class JinjaChatTemplate {
       ...(input.templateKwargs ?? {}),
     };
     if (input.tools !== undefined && input.tools.length > 0) context['tools'] = input.tools;
-    try {
-      return this.#template.render(context);
-    } catch (err) {
-      throw new ChatTemplateError(this.source.origin, `render failed: ${(err as Error).message}`, err);
-    }
+    return context;
   }
 }
 
@@ -62,9 +76,14 @@ export function selectTemplate(settings: TokenizerSettings, wantsTools: boolean)
   return templates.get('default') ?? (templates.size === 1 ? [...templates.values()][0] : undefined);
 }
 
+function isNullToolCallTurn(m: ChatMessage): boolean {
+  return m.role === 'assistant' && m.content === null && m.toolCalls.length > 0;
+}
+
 // Templates test keys with `is defined`, so absent fields must be absent rather than null.
-function toTemplateMessage(m: ChatMessage): Record<string, unknown> {
-  const out: Record<string, unknown> = { role: m.role, content: m.content };
+function toTemplateMessage(m: ChatMessage, nullContentAsEmpty: boolean): Record<string, unknown> {
+  const content = nullContentAsEmpty && isNullToolCallTurn(m) ? '' : m.content;
+  const out: Record<string, unknown> = { role: m.role, content };
   if (m.reasoning !== null) {
     out['reasoning_content'] = m.reasoning;
     out['reasoning'] = m.reasoning;

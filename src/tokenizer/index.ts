@@ -31,5 +31,5 @@ export type { ReasoningDelta, ReasoningParserOptions } from './reasoning-parser.
 export { detectToolCallFormat, getToolCallFormat, newToolCallId, parseToolCalls, ToolCallStreamParser } from './tool-calls.js';
 export type {
   ParsedToolCalls, ToolCall, ToolCallDelta, ToolCallFormat, ToolCallFormatName, ToolCallIdFactory, ToolStreamDelta,
-} from './tool-calls.js';
+} from './tool-call-types.js';
 export { pyJsonDumps } from './py-json.js';

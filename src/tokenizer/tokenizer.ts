@@ -73,6 +73,7 @@ class HfBackedTokenizer implements Tokenizer {
   readonly #addBos: boolean;
   readonly #addEos: boolean;
   readonly #cleanUp: boolean;
+  readonly #bosText: string | undefined;
 
   constructor(hf: HfTokenizer, tokenizerPath: string, files: ModelFiles) {
     this.#hf = hf;
@@ -86,6 +87,7 @@ class HfBackedTokenizer implements Tokenizer {
     this.specialIds = special;
 
     this.bosId = this.#resolve(cfg.bosToken, cfg.path, 'bos_token') ?? files.generation.bosTokenId;
+    this.#bosText = this.bosId === undefined ? undefined : hf.id_to_token(this.bosId);
     const eos = new Set<number>();
     const eosFromConfig = this.#resolve(cfg.eosToken, cfg.path, 'eos_token');
     if (eosFromConfig !== undefined) eos.add(eosFromConfig);
@@ -112,11 +114,24 @@ class HfBackedTokenizer implements Tokenizer {
     const addSpecial = options?.addSpecialTokens ?? true;
     const ids = this.#hf.encode(text, { add_special_tokens: addSpecial }).ids;
     if (!addSpecial) return ids;
-    // The post-processor may already add BOS (Llama-3 style TemplateProcessing); never double it.
-    if (this.#addBos && ids[0] !== this.bosId) ids.unshift(this.bosId as number);
+    // The post-processor may already add BOS (Llama-3 style TemplateProcessing). BOS is never
+    // doubled: not by ours on top of it, and not when the text spells BOS out (a rendered R1 chat
+    // prompt sent as a raw prompt), where transformers keeps the post-processor's second one.
+    const bos = this.bosId;
+    const spelled = this.#leadingBosInText(text);
+    if (spelled > 0 && leadingCount(ids, bos) > spelled) ids.shift();
+    if (this.#addBos && ids[0] !== bos) ids.unshift(bos as number);
     const eos = this.eosIds[0];
     if (this.#addEos && eos !== undefined && ids[ids.length - 1] !== eos) ids.push(eos);
     return ids;
+  }
+
+  #leadingBosInText(text: string): number {
+    const bosText = this.#bosText;
+    if (bosText === undefined || bosText === '') return 0;
+    let n = 0;
+    while (text.startsWith(bosText, n * bosText.length)) n++;
+    return n;
   }
 
   decode(ids: readonly number[], options?: DecodeOptions): string {
@@ -137,4 +152,10 @@ class HfBackedTokenizer implements Tokenizer {
   idToToken(id: number): string | undefined {
     return this.#hf.id_to_token(id);
   }
+}
+
+function leadingCount(ids: readonly number[], id: number | undefined): number {
+  let n = 0;
+  while (id !== undefined && ids[n] === id) n++;
+  return n;
 }

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { detectToolCallFormat, getToolCallFormat, newToolCallId, parseToolCalls, ToolCallStreamParser } from './tool-calls.js';
-import type { ToolCallDelta, ToolCallFormatName, ToolCallIdFactory } from './tool-calls.js';
+import type { ToolCallDelta, ToolCallFormatName, ToolCallIdFactory } from './tool-call-types.js';
 import { renderDsmlInvoke } from './encoding-dsv32.js';
 import { IncrementalDecoder } from './incremental-decoder.js';
 import { ReasoningParser } from './reasoning-parser.js';

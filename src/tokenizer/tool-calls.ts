@@ -6,58 +6,9 @@ import type { ChatEncodingKind } from './chat-encoding.js';
 import { TOOL_CALL_BEGIN } from './deepseek-tokens.js';
 import { deepSeekV31Format, deepSeekV3Format } from './tool-format-deepseek.js';
 import { dsmlFormat } from './tool-format-dsml.js';
-
-export type ToolCallFormatName = 'deepseek-v3' | 'deepseek-v31' | 'deepseek-v32';
-
-export interface ToolCall {
-  readonly id: string;
-  readonly type: 'function';
-  readonly function: { readonly name: string; readonly arguments: string };
-}
-
-/** One entry of `choices[].delta.tool_calls` in a chat.completion.chunk. */
-export interface ToolCallDelta {
-  readonly index: number;
-  readonly id?: string;
-  readonly type?: 'function';
-  readonly function: { readonly name?: string; readonly arguments?: string };
-}
-
-export interface SnapshotCall {
-  readonly name: string;
-  /** Arguments text known so far; later snapshots only extend it. */
-  readonly arguments: string;
-}
-
-export interface ToolCallSnapshot {
-  /** Plain text before the tool-call block (minus anything that may still turn into a marker). */
-  readonly content: string;
-  /** Calls whose name is known, in order. */
-  readonly calls: readonly SnapshotCall[];
-}
-
-export interface ToolCallFormat {
-  readonly name: ToolCallFormatName;
-  /**
-   * What is certain after seeing `text`. `final` means no more text will come, so nothing is held
-   * back. Contract: as `text` grows, `content` and every call's `arguments` only grow, and while
-   * there are no calls, `content` is a prefix of `text`.
-   */
-  snapshot(text: string, final: boolean): ToolCallSnapshot;
-}
-
-export interface ParsedToolCalls {
-  /** Text outside the tool-call block ('' when the model only called tools). */
-  readonly content: string;
-  readonly toolCalls: readonly ToolCall[];
-}
-
-export interface ToolStreamDelta {
-  readonly content: string;
-  readonly toolCalls: readonly ToolCallDelta[];
-}
-
-export type ToolCallIdFactory = () => string;
+import type {
+  ParsedToolCalls, ToolCall, ToolCallDelta, ToolCallFormat, ToolCallFormatName, ToolCallIdFactory, ToolStreamDelta,
+} from './tool-call-types.js';
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 

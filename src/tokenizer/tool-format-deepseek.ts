@@ -5,7 +5,7 @@
 //   V3.1: NAME<｜tool▁sep｜>ARGS
 import { partialStopSuffix } from './stop-conditions.js';
 import { TOOL_CALL_BEGIN, TOOL_CALL_END, TOOL_CALLS_BEGIN, TOOL_SEP } from './deepseek-tokens.js';
-import type { SnapshotCall, ToolCallFormat, ToolCallSnapshot } from './tool-calls.js';
+import type { SnapshotCall, ToolCallFormat, ToolCallSnapshot } from './tool-call-types.js';
 
 interface BodyResult extends SnapshotCall {
   /** Index just past this call, when it is complete. */

@@ -6,7 +6,7 @@
 // character; other values appear once their closing tag arrives.
 import { partialStopSuffix } from './stop-conditions.js';
 import { DSML_CALLS_BEGIN, DSML_INVOKE_END, DSML_PARAM_END } from './deepseek-tokens.js';
-import type { SnapshotCall, ToolCallFormat, ToolCallSnapshot } from './tool-calls.js';
+import type { SnapshotCall, ToolCallFormat, ToolCallSnapshot } from './tool-call-types.js';
 
 const INVOKE_OPEN = /^<｜DSML｜invoke\s+name="([^"]*)"\s*>/;
 const PARAM_OPEN = /^<｜DSML｜parameter\s+name="([^"]*)"\s+string="(true|false)"\s*>/;
