@@ -100,7 +100,7 @@ const BAD_MODELS: Array<{ what: string; make: () => string; expect: RegExp }> = 
       writeFileSync(join(d, 'config.json'), JSON.stringify(cfg));
       return d;
     },
-    expect: /model\.safetensors: tensor "model\.layers\.0\.mlp\.gate_proj\.weight": shape \[384, 256\] disagrees with config\.json, which implies \[512, 256\]/,
+    expect: /model\.safetensors: tensor "model\.layers\.0\.mlp\.gate_proj\.weight": shape \[384, 256\] disagrees with the config, which implies \[512, 256\]/,
   },
   {
     what: 'unknown model_type',

@@ -7,6 +7,7 @@ import type { ChatMessageInput, ChatRequest, ToolCallFormat, ToolDefinition } fr
 import {
   DSML_CALLS_BEGIN, DSML_INVOKE_OPEN, THINK_END, TOOL_CALL_BEGIN, TOOL_CALLS_BEGIN, TOOL_SEP,
 } from '../tokenizer/deepseek-tokens.js';
+import { isGgufPath } from '../models/open-model.js';
 import type { TextTokenizer } from './text-model.js';
 
 export type ToolChoice = 'none' | 'auto' | 'required' | { readonly name: string };
@@ -53,7 +54,8 @@ function forcedPrefix(format: ToolCallFormat, name: string | undefined): string 
 
 export function buildChatPrompt(text: TextTokenizer, input: ChatPromptInput): ChatPrompt {
   if (text.chat === null) {
-    throw new ChatPromptError('messages', `the model in ${text.dir} has no chat template (tokenizer_config.json chat_template) and is not a known DeepSeek release; use the completions API with a raw prompt`);
+    const key = isGgufPath(text.dir) ? 'GGUF key tokenizer.chat_template' : 'tokenizer_config.json chat_template';
+    throw new ChatPromptError('messages', `the model in ${text.dir} has no chat template (${key}) and is not a known DeepSeek release; use the completions API with a raw prompt`);
   }
   const tools = input.tools ?? [];
   const choice = input.toolChoice ?? 'auto';

@@ -1,6 +1,7 @@
-// A model directory as a text model: tokenizer + chat encoding + weights + the batching engine.
-// Both the CLI (run, chat) and the server start here, so loading, defaults and the errors a user
-// sees are the same everywhere.
+// A model directory or GGUF file as a text model: tokenizer + chat encoding + weights + the
+// batching engine. Both the CLI (run, chat) and the server start here, so loading, defaults and the
+// errors a user sees are the same everywhere. A Hugging Face directory brings its tokenizer files;
+// a GGUF file carries its tokenizer and chat template in its metadata.
 import { existsSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { DeviceName } from '../backends/registry.js';
@@ -9,13 +10,14 @@ import type { Backend } from '../ops/backend.js';
 import { LLMEngine } from '../engine/index.js';
 import type { EngineOptions, SamplingParamsInput } from '../engine/index.js';
 import { SingleSequence } from '../engine/single-sequence.js';
-import { openModel } from '../models/open-model.js';
+import { isGgufPath, openModel } from '../models/open-model.js';
 import type { KvDType } from '../ops/kv-cache.js';
 import type { CausalLM } from '../models/model.js';
 import { loadModel } from '../models/registry.js';
-import { createChatEncoder, detectToolCallFormat, getToolCallFormat, loadTokenizer, TokenizerFileError } from '../tokenizer/index.js';
+import { createChatEncoder, createGgufTokenizer, detectToolCallFormat, getToolCallFormat, loadTokenizer, TokenizerFileError } from '../tokenizer/index.js';
 import type { ChatEncoder, GenerationDefaults, LoadedTokenizer, Tokenizer, ToolCallFormat } from '../tokenizer/index.js';
 import { ExclusiveModel } from './exclusive-model.js';
+import { isGgufFile, readGgufMetadata } from './gguf-file.js';
 import { TokenTexts } from './token-bytes.js';
 
 /** A model directory that cannot serve text; the message says what to fix. */
@@ -26,8 +28,9 @@ export class ModelDirError extends Error {
   }
 }
 
-/** Tokenizer side of a model directory: all that `tessera tokenize` needs (no weights). */
+/** Tokenizer side of a model: all that `tessera tokenize` needs (no weights). */
 export interface TextTokenizer {
+  /** the model directory or GGUF file */
   readonly dir: string;
   readonly loaded: LoadedTokenizer;
   readonly tokenizer: Tokenizer;
@@ -60,6 +63,11 @@ export interface LoadProgress {
   readonly fraction: number;
 }
 
+export interface TextTokenizerOptions {
+  /** Non-fatal problems of the tokenizer metadata (default: stderr). */
+  readonly warn?: (message: string) => void;
+}
+
 export interface TextModelOptions {
   readonly device?: DeviceName;
   readonly threads?: number;
@@ -77,13 +85,19 @@ export interface TextModelOptions {
 
 const DEFAULT_KV_CACHE_BYTES = 1 << 30;
 
+const stderrWarn = (message: string): void => void process.stderr.write(`tessera: ${message}\n`);
+
 function checkDir(dir: string): void {
-  if (!existsSync(dir)) throw new ModelDirError(`model directory ${dir} does not exist`);
-  if (!statSync(dir).isDirectory()) throw new ModelDirError(`${dir} is not a directory (give --model the model's folder)`);
+  if (!existsSync(dir)) throw new ModelDirError(`${isGgufPath(dir) ? 'model file' : 'model directory'} ${dir} does not exist`);
+  if (!statSync(dir).isDirectory()) throw new ModelDirError(`${dir} is not a directory (give --model the model's folder or a .gguf file)`);
 }
 
-/** Loads the tokenizer files of a model directory, with errors that name the missing file. */
-export async function loadTextTokenizer(dir: string): Promise<TextTokenizer> {
+/**
+ * Loads the tokenizer of a model directory (its tokenizer files, with errors that name the missing
+ * file) or of a GGUF file (its metadata; errors name the key).
+ */
+export async function loadTextTokenizer(dir: string, options: TextTokenizerOptions = {}): Promise<TextTokenizer> {
+  if (isGgufFile(dir)) return textTokenizerFrom(dir, createGgufTokenizer(dir, readGgufMetadata(dir), { warn: options.warn ?? stderrWarn }));
   checkDir(dir);
   let loaded: LoadedTokenizer;
   try {
@@ -132,9 +146,17 @@ function samplingDefaults(g: GenerationDefaults): SamplingParamsInput {
 export async function loadTextModel(dir: string, options: TextModelOptions = {}): Promise<TextModel> {
   const progress = options.onProgress ?? (() => {});
   progress({ stage: 'tokenizer', fraction: 0 });
-  const text = await loadTextTokenizer(dir);
+  // A GGUF file is opened once: its header holds both the tokenizer and the tensors.
+  const early = isGgufFile(dir) ? null : await loadTextTokenizer(dir, options);
   progress({ stage: 'weights', fraction: 0.1 });
   const hf = openModel(dir);
+  let text: TextTokenizer;
+  try {
+    text = early ?? textTokenizerFrom(dir, createGgufTokenizer(dir, hf.gguf?.metadata ?? new Map(), { warn: options.warn ?? stderrWarn }));
+  } catch (e) {
+    hf.close();
+    throw e;
+  }
   let backend: Backend | null = null;
   let tm: TextModel | null = null;
   try {
@@ -166,7 +188,8 @@ export async function loadTextModel(dir: string, options: TextModelOptions = {})
 /** Builds a text model around an already-loaded CausalLM (tests use scripted models). */
 export function createTextModel(text: TextTokenizer, inner: CausalLM, options: TextModelOptions = {}, onClose?: () => void): TextModel {
   if (text.tokenizer.vocabSize > inner.info.vocabSize) {
-    throw new ModelDirError(`${text.dir}: tokenizer.json has ${text.tokenizer.vocabSize} tokens but the model's vocab_size is ${inner.info.vocabSize}; the tokenizer belongs to a different model`);
+    const where = isGgufPath(text.dir) ? 'its tokenizer' : 'tokenizer.json';
+    throw new ModelDirError(`${text.dir}: ${where} has ${text.tokenizer.vocabSize} tokens but the model's vocab_size is ${inner.info.vocabSize}; the tokenizer belongs to a different model`);
   }
   const e = options.engine ?? {};
   if (e.kvCacheTokens !== undefined && e.kvCacheBytes !== undefined) throw new ModelDirError('give the KV cache size in tokens or in bytes, not both');

@@ -6,6 +6,8 @@ import { renderDeepSeekV31 } from './encoding-dsv31.js';
 import { renderDeepSeekV32 } from './encoding-dsv32.js';
 import { JinjaChatTemplate, selectTemplate } from './encoding-jinja.js';
 import { normalizeMessages, normalizeTools } from './messages.js';
+import { detectToolCallFormat } from './tool-calls.js';
+import { renderToolBlock, templateReadsTools, withSystemBlock } from './tool-prompt.js';
 import type { ChatRequest } from './messages.js';
 import type { LoadedTokenizer, Tokenizer } from './tokenizer.js';
 
@@ -97,11 +99,14 @@ function jinjaEncoder(loaded: LoadedTokenizer): ChatEncoder {
   return {
     kind: 'jinja',
     render(request: ChatRequest): RenderedPrompt {
-      const messages = normalizeMessages(request.messages);
-      normalizeTools(request.tools);
+      let messages = normalizeMessages(request.messages);
+      const definitions = normalizeTools(request.tools);
       const tools = request.tools ?? undefined;
       const source = selectTemplate(loaded.config, tools !== undefined && tools.length > 0);
       if (source === undefined) throw new ChatTemplateError(`${loaded.config.path}#chat_template`, 'no chat template found');
+      // A template that never reads `tools` would leave the model unaware of them (see tool-prompt.ts).
+      const format = definitions.length > 0 && !templateReadsTools(source.template) ? detectToolCallFormat('jinja', source.template) : undefined;
+      if (format !== undefined) messages = withSystemBlock(messages, renderToolBlock(format, definitions));
       let template = compiled.get(source.origin);
       if (template === undefined) {
         template = new JinjaChatTemplate(source, loaded.config);

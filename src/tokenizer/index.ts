@@ -1,6 +1,6 @@
 // Text in/out for DeepSeek (V3, V3.1, V3.2-Exp, V3.2) and generic Hugging Face models.
 //
-// Request side:  loadTokenizer(dir) -> createChatEncoder(loaded) -> encodeChat(...) -> prompt ids
+// Request side:  loadTokenizer(dir) or createGgufTokenizer(file, metadata) -> createChatEncoder(loaded) -> encodeChat(...) -> prompt ids
 // Output side, per generated token id:
 //   StopTokenChecker (EOS / stop_token_ids)
 //   -> IncrementalDecoder (UTF-8-safe text deltas)
@@ -11,6 +11,8 @@ export { ChatMessageError, ChatTemplateError, TokenizerError, TokenizerFileError
 export type { TokenizerFileProblem } from './errors.js';
 export { createTokenizer, loadTokenizer } from './tokenizer.js';
 export type { DecodeOptions, EncodeOptions, LoadedTokenizer, Tokenizer } from './tokenizer.js';
+export { createGgufTokenizer } from './gguf-tokenizer.js';
+export type { GgufTokenizerOptions } from './gguf-tokenizer.js';
 export { readModelFiles } from './model-files.js';
 export type { ChatTemplateSource, GenerationDefaults, ModelFiles, ModelInfo, TokenizerSettings } from './model-files.js';
 export { normalizeMessages, normalizeTools } from './messages.js';
