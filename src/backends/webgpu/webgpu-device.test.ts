@@ -143,7 +143,10 @@ if (gpu) {
   runConformanceSuite('webgpu (8 storage buffers)', limitedBackend({ maxStorageBuffersPerShaderStage: 8 }), { only: /attention|moe/ });
   // Weights over the binding limit run as row blocks: the test matrices (141 x 160) in 128-row
   // blocks for FP8, 32-row blocks for F32, the F32 embedding table in two blocks.
-  runConformanceSuite('webgpu (20 KiB bindings)', limitedBackend({ maxStorageBufferBindingSize: 20480 }), { only: /^(linear|embed)/ });
+  runConformanceSuite('webgpu (20 KiB bindings)', limitedBackend({ maxStorageBufferBindingSize: 20480 }), {
+    only: /^(linear|embed)/,
+    skip: { 'linear F32 accumulation precision K=4096': 'its 3 x 4096 float32 input alone is over 20 KiB (activations are never split)' },
+  });
   // Expert lists over the binding limit run in groups of experts: 40 KiB holds 1 F32 expert
   // (25.6 KB per matrix), 3 BF16/F16 and 6 FP8 of the 8.
   runConformanceSuite('webgpu (40 KiB bindings)', limitedBackend({ maxStorageBufferBindingSize: 40960 }), { only: /^moe/ });
