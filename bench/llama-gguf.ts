@@ -15,7 +15,7 @@
 // them into ggml's `ne`).
 import { basename, resolve } from 'node:path';
 import { decodeToF32 } from '../src/formats/dtype.js';
-import type { StorageDType } from '../src/formats/dtype.js';
+import type { TensorDType } from '../src/formats/dtype.js';
 import { ModelFormatError } from '../src/formats/errors.js';
 import { writeGguf } from '../src/formats/gguf-writer.js';
 import type { GgufTensorSpec } from '../src/formats/gguf-writer.js';
@@ -39,7 +39,7 @@ interface PlannedTensor extends GgufTensorSpec {
   readonly values: () => Float32Array;
 }
 
-const SOURCE_DTYPES: readonly StorageDType[] = ['F32', 'F16', 'BF16'];
+const SOURCE_DTYPES: readonly TensorDType[] = ['F32', 'F16', 'BF16'];
 
 export async function writeLlamaFamilyGguf(hfDir: string, ggufPath: string, options: LlamaFamilyGgufOptions): Promise<void> {
   const hf = openHfDirectory(hfDir);

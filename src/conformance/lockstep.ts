@@ -7,7 +7,7 @@
 import type { Backend, OpName } from '../ops/backend.js';
 import type { KvCache, KvCacheSpec } from '../ops/kv-cache.js';
 import type { Step, StepInput } from '../ops/step.js';
-import type { ExpertWeights, LinearMode, QuantTensor, Routing, RoutingParams, Selection, Tensor, Weight, WeightSpec } from '../ops/tensors.js';
+import type { ExpertWeights, LinearMode, QuantTensor, Routing, RoutingParams, Selection, Tensor, Weight, WeightDType, WeightSpec } from '../ops/tensors.js';
 import { RefBackend } from '../backends/ref/ref-backend.js';
 import { RefQuant, RefRouting, RefSelection, RefTensor } from '../backends/ref/ref-tensor.js';
 import { OP_TOLERANCE, compareClose, compareExact, compareQuant } from './compare.js';
@@ -202,7 +202,7 @@ export class LockstepBackend implements Backend {
     return this.tensorOp('concatRows', this.dut.concatRows(parts), async () => this.ref.concatRows(await Promise.all(parts.map((p) => this.t(p)))), 'exact');
   }
   linear(x: Tensor, w: Weight, mode: LinearMode, scaleFormat?: 'ue8m0' | 'plain', bias: Weight | null = null): Tensor {
-    const op = `linear ${w.dtype}${w.dtype === 'F8_E4M3' ? ` ${mode}` : ''}${bias ? ' + bias' : ''}`;
+    const op = `linear ${w.dtype}${modeLabel(w.dtype, mode)}${bias ? ' + bias' : ''}`;
     return this.tensorOp(op, this.dut.linear(x, w, mode, scaleFormat, bias), async () => this.ref.linear(await this.t(x), this.w(w), mode, scaleFormat, bias ? this.w(bias) : null), OP_TOLERANCE.sum);
   }
   rope(x: Tensor, groups: number, start: number, ropeDim: number, layout: 'interleaved' | 'half', step: Step, rowOffset?: number): Tensor {
@@ -316,8 +316,9 @@ export class LockstepBackend implements Backend {
 
   moe(x: Tensor, routing: Routing, experts: readonly ExpertWeights[], mode: LinearMode, scaleFormat?: 'ue8m0' | 'plain'): Tensor {
     const refExperts = experts.map((e) => ({ gate: this.w(e.gate), up: this.w(e.up), down: this.w(e.down) }));
-    const tol = mode === 'fp8-act' ? OP_TOLERANCE.fp8ActMoe : OP_TOLERANCE.sum;
-    return this.tensorOp(`moe ${experts[0]?.gate.dtype ?? ''}${mode === 'fp8-act' ? ' fp8-act' : ''}`, this.dut.moe(x, routing, experts, mode, scaleFormat), async () => this.ref.moe(await this.t(x), await this.routing(routing), refExperts, mode, scaleFormat), tol);
+    const dtype = experts[0]?.gate.dtype;
+    const tol = mode === 'fp8-act' ? OP_TOLERANCE.fp8ActMoe : mode === 'ggml' ? OP_TOLERANCE.ggmlMoe : OP_TOLERANCE.sum;
+    return this.tensorOp(`moe ${dtype ?? ''}${dtype ? modeLabel(dtype, mode) : ''}`, this.dut.moe(x, routing, experts, mode, scaleFormat), async () => this.ref.moe(await this.t(x), await this.routing(routing), refExperts, mode, scaleFormat), tol);
   }
 
   gatherRows(x: Tensor, rows: Int32Array): Tensor {
@@ -344,6 +345,12 @@ export class LockstepBackend implements Backend {
     this.dut.dispose();
     this.ref.dispose();
   }
+}
+
+/** The mode in an op's label where it changes the semantics: FP8 activations, llama.cpp's input conversion. */
+function modeLabel(dtype: WeightDType, mode: LinearMode): string {
+  if (mode === 'ggml') return ' ggml';
+  return dtype === 'F8_E4M3' && mode === 'fp8-act' ? ' fp8-act' : dtype === 'F8_E4M3' ? ' plain' : '';
 }
 
 /** Row t of a [rows, k] index matrix as a sorted list. */

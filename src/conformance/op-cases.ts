@@ -1,6 +1,7 @@
 // One suite, every backend: each op on random inputs against the `ref` backend, with the
 // tolerance written next to each case. Weights come from one random safetensors file in every
-// storage dtype, so both backends load the very same bytes.
+// storage dtype (and a file of GGUF quantized blocks for the cases of those types), so both
+// backends load the very same bytes.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,8 @@ import type { KvCache } from '../ops/kv-cache.js';
 import type { SeqSlice, Step } from '../ops/step.js';
 import type { LinearMode, RoutingParams, Weight, WeightDType } from '../ops/tensors.js';
 import { RefBackend } from '../backends/ref/ref-backend.js';
-import { f32ToBf16, f32ToF16 } from '../formats/dtype.js';
+import { QUANT_DTYPES, f32ToBf16, f32ToF16 } from '../formats/dtype.js';
+import type { QuantDType } from '../formats/dtype.js';
 import { SafetensorsFile } from '../formats/safetensors.js';
 import { writeSafetensors } from '../formats/safetensors-writer.js';
 import type { TensorToWrite } from '../formats/safetensors-writer.js';
@@ -18,6 +20,8 @@ import { encodeE4M3, roundE4M3 } from '../numerics/fp8.js';
 import { Checker } from './checker.js';
 import { OP_TOLERANCE } from './compare.js';
 import { randomValues } from './random.js';
+import { mergeStores, writeQuantStore } from './quant-weights.js';
+import type { QuantTensorSpec } from './quant-weights.js';
 
 const DTYPES: WeightDType[] = ['F32', 'BF16', 'F16', 'F8_E4M3'];
 const H = 160; // not a multiple of 128: partial FP8 blocks
@@ -31,6 +35,18 @@ const KV_HEADS = 2;
 const GROUP = 3; // query heads per KV head
 const WIDE_N = 64;
 const WIDE_K = 4096;
+const QK = 512; // columns of quantized linear weights and embeddings: two 256-blocks, 16 32-blocks
+const QH = 256; // hidden and inner width of quantized experts (a K-type block)
+
+const QUANT_TENSORS: QuantTensorSpec[] = [
+  { name: 'q.w', shape: [N, QK], seed: 61, std: 0.5 },
+  { name: 'q.emb', shape: [50, QK], seed: 62, std: 0.5 },
+  ...Array.from({ length: E }, (_, e) => [
+    { name: `q.x${e}.gate`, shape: [QH, QH], seed: 70 + e, std: 0.1 } as const,
+    { name: `q.x${e}.up`, shape: [QH, QH], seed: 80 + e, std: 0.1 } as const,
+    { name: `q.x${e}.down`, shape: [QH, QH], seed: 90 + e, std: 0.1 } as const,
+  ]).flat(),
+];
 
 /** A random [rows, cols] weight in every dtype (FP8 with 128x128 block scales). */
 function weightTensors(name: string, rows: number, cols: number, seed: number, std = 0.5): TensorToWrite[] {
@@ -334,6 +350,66 @@ for (const d of DTYPES) {
   }
 }
 
+/** Cases that read GGUF quantized weights, and of which type. */
+const QUANT_CASES = new Map<string, QuantDType>();
+
+for (const d of QUANT_DTYPES) {
+  const add = (name: string, fn: Case) => {
+    OP_CASES[name] = fn;
+    QUANT_CASES.set(name, d);
+  };
+  add(`embed ${d}`, async (c, check) => {
+    const [a, b] = await both(c, (s) => s.b.embed(s.weight(`q.emb.${d}`), stepFor(s.b).step), readT);
+    check.exact('rows (dequantized as llama.cpp does)', b, a);
+  });
+  for (const mode of ['plain', 'ggml'] as const) {
+    for (const rows of [1, 2, 5]) {
+      add(`linear ${d} ${mode} T=${rows}`, async (c, check) => {
+        const x = randomValues(40 + rows, rows * QK, 1);
+        const [a, b] = await both(c, (s) => s.b.linear(s.b.fromHost(x, rows, QK), s.weight(`q.w.${d}`), mode), readT);
+        check.close('y', b, a, OP_TOLERANCE.sum);
+      });
+    }
+    add(`moe ${d} ${mode}`, async (c, check) => {
+      const [a, b] = await both(c, (s) => moeOf(s, (e, part) => `q.x${e}.${part}.${d}`, QH, mode), readT);
+      check.close('y', b, a, mode === 'ggml' ? OP_TOLERANCE.ggmlMoe : OP_TOLERANCE.sum);
+    });
+  }
+}
+
+for (const d of ['F32', 'F16', 'BF16'] as const) {
+  for (const rows of [1, 2, 5]) {
+    OP_CASES[`linear ${d} ggml T=${rows}`] = async (c, check) => {
+      const x = randomValues(50 + rows, rows * H, 1);
+      const [a, b] = await both(c, (s) => s.b.linear(s.b.fromHost(x, rows, H), s.weight(`w.${d}`), 'ggml'), readT);
+      check.close('y (input rounded to the weight type)', b, a, OP_TOLERANCE.sum);
+    };
+  }
+  OP_CASES[`moe ${d} ggml`] = async (c, check) => {
+    const [a, b] = await both(c, (s) => moeOf(s, (e, part) => `x${e}.${part}.${d}`, H, 'ggml'), readT);
+    check.close('y', b, a, OP_TOLERANCE.ggmlMoe);
+  };
+}
+
+OP_CASES['linear F8_E4M3 ggml is an error'] = async (c, check) => {
+  for (const s of [c.ref, c.dut]) {
+    let error = '';
+    try {
+      s.b.linear(s.b.fromHost(new Float32Array(H), 1, H), s.weight('w.F8_E4M3'), 'ggml');
+    } catch (e) {
+      error = e instanceof Error ? e.message : String(e);
+    }
+    check.ok(`${s.b.name} refuses it`, /ggml/.test(error), error || 'no error');
+  }
+};
+
+/** The routed experts `name(e, part)` on 5 random rows of width `hidden` (routing ROUTINGS[0]). */
+function moeOf(s: Side, name: (e: number, part: 'gate' | 'up' | 'down') => string, hidden: number, mode: LinearMode): ReturnType<Backend['moe']> {
+  const x = randomValues(24, 5 * hidden, 1);
+  const logits = randomValues(25, 5 * E, 2);
+  const experts = Array.from({ length: E }, (_, e) => ({ gate: s.weight(name(e, 'gate')), up: s.weight(name(e, 'up')), down: s.weight(name(e, 'down')) }));
+  return s.b.moe(s.b.fromHost(x, 5, hidden), s.b.route(s.b.fromHost(logits, 5, E), null, ROUTINGS[0]![1]), experts, mode, 'ue8m0');
+}
 
 export interface OpCaseResult {
   readonly name: string;
@@ -347,7 +423,8 @@ export async function runOpCase(name: string, makeBackend: () => Backend | Promi
   if (!fn) throw new Error(`no conformance case ${JSON.stringify(name)}`);
   const t0 = performance.now();
   const dir = mkdtempSync(join(tmpdir(), 'tessera-conf-'));
-  const store = buildStore(dir);
+  const quant = QUANT_CASES.get(name);
+  const store = quant ? mergeStores([buildStore(dir), writeQuantStore(dir, quant, QUANT_TENSORS)]) : buildStore(dir);
   const dut = await makeBackend();
   const check = new Checker();
   try {

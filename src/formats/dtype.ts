@@ -1,7 +1,44 @@
-// Storage dtypes of model files and their decoding to float32.
+// Storage dtypes of model files (safetensors' element types and GGUF's quantized block types) and
+// the decoding of floating-point elements to float32.
 import { E4M3_VALUES } from '../numerics/fp8.js';
+import { ggmlType } from './gguf-types.js';
+import { dequantizeBlocks } from './gguf-dequant.js';
+import { bf16ToF32, f16ToF32 } from './half.js';
 
+export { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './half.js';
+
+/** safetensors' element types (what a safetensors header may name). */
 export type StorageDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'F8_E4M3' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
+
+/** GGUF block types: fixed-size blocks of elements with their own scales, running along a row. */
+export type QuantDType = 'Q8_0' | 'Q4_0' | 'Q4_1' | 'Q5_0' | 'Q5_1' | 'Q2_K' | 'Q3_K' | 'Q4_K' | 'Q5_K' | 'Q6_K';
+
+export const QUANT_DTYPES: readonly QuantDType[] = ['Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q2_K', 'Q3_K', 'Q4_K', 'Q5_K', 'Q6_K'];
+
+/** The dtype of a tensor in any supported file (GGUF's F32/F16/BF16 are the safetensors ones). */
+export type TensorDType = StorageDType | QuantDType;
+
+export interface QuantBlock {
+  readonly elements: number;
+  readonly bytes: number;
+}
+
+/** Elements and bytes of one block of each quantized type (ggml-common.h). */
+export const QUANT_BLOCKS: Readonly<Record<QuantDType, QuantBlock>> = Object.freeze(
+  Object.fromEntries(QUANT_DTYPES.map((d) => [d, Object.freeze({ elements: ggmlType(d).blockSize, bytes: ggmlType(d).blockBytes })])) as Record<QuantDType, QuantBlock>,
+);
+
+export function isQuantDType(s: string): s is QuantDType {
+  return (QUANT_DTYPES as readonly string[]).includes(s);
+}
+
+/** Bytes of `elements` elements of `dtype`; a quantized tensor must hold whole blocks. */
+export function tensorByteSize(dtype: TensorDType, elements: number): number {
+  if (!isQuantDType(dtype)) return elements * DTYPE_BYTES[dtype];
+  const b = QUANT_BLOCKS[dtype];
+  if (elements % b.elements !== 0) throw new RangeError(`${dtype} stores blocks of ${b.elements} elements; ${elements} is not a whole number of blocks`);
+  return (elements / b.elements) * b.bytes;
+}
 
 export const DTYPE_BYTES: Readonly<Record<StorageDType, number>> = {
   F64: 8,
@@ -21,61 +58,15 @@ export function isStorageDType(s: string): s is StorageDType {
   return Object.prototype.hasOwnProperty.call(DTYPE_BYTES, s);
 }
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-export function bf16ToF32(bits: number): number {
-  u32[0] = bits << 16;
-  return f32[0]!;
-}
-
-
-
-export function f16ToF32(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const man = h & 0x3ff;
-  if (exp === 0) return sign * man * 2 ** -24;
-  if (exp === 0x1f) return man ? NaN : sign * Infinity;
-  return sign * (1 + man / 1024) * 2 ** (exp - 15);
-}
-
-/** Round-to-nearest-even float32 -> bf16 bits; NaN stays a quiet NaN. */
-export function f32ToBf16(x: number): number {
-  f32[0] = x;
-  const bits = u32[0]!;
-  if ((bits & 0x7f800000) === 0x7f800000 && (bits & 0x7fffff) !== 0) return ((bits >>> 16) | 0x40) & 0xffff;
-  return ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff;
-}
-
-/** Round-to-nearest-even float32 -> f16 bits (overflow gives infinity, tiny values subnormals). */
-export function f32ToF16(x: number): number {
-  f32[0] = x;
-  const bits = u32[0]!;
-  const sign = (bits >>> 16) & 0x8000;
-  const exp = (bits >>> 23) & 0xff;
-  let man = bits & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (man !== 0 ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    man |= 0x800000;
-    const shift = 14 - e; // 14..24
-    const half = 1 << (shift - 1);
-    const rest = man & ((1 << shift) - 1);
-    let h = man >>> shift;
-    if (rest > half || (rest === half && (h & 1) === 1)) h++;
-    return sign | h;
+/** Decode raw little-endian bytes of a floating-point or quantized dtype to float32. */
+export function decodeToF32(bytes: Uint8Array, dtype: TensorDType): Float32Array {
+  if (isQuantDType(dtype)) {
+    const { elements, bytes: size } = QUANT_BLOCKS[dtype];
+    if (bytes.byteLength % size !== 0) throw new RangeError(`${bytes.byteLength} bytes are not whole ${dtype} blocks of ${size}`);
+    const out = new Float32Array((bytes.byteLength / size) * elements);
+    dequantizeBlocks(dtype, bytes, 0, bytes.byteLength / size, out);
+    return out;
   }
-  const rest = man & 0x1fff;
-  let h = (e << 10) | (man >>> 13);
-  if (rest > 0x1000 || (rest === 0x1000 && (h & 1) === 1)) h++; // a carry into the exponent is still correct
-  return sign | h;
-}
-
-/** Decode raw little-endian bytes of a floating-point dtype to float32. */
-export function decodeToF32(bytes: Uint8Array, dtype: StorageDType): Float32Array {
   const n = bytes.byteLength / DTYPE_BYTES[dtype];
   const out = new Float32Array(n);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -42,5 +42,5 @@ test('Q8_0: block layout is f16 scale then 32 int8', () => {
   assert.equal((q[2]! << 24) >> 24, -127); // -1 / d
   const back = dequantize(ggmlType('Q8_0'), q, 32);
   assert.ok(Math.abs(back[0]! + 1) < 1e-3);
-  assert.throws(() => dequantize(ggmlType('Q4_K'), new Uint8Array(144), 256), /not supported/);
+  assert.throws(() => dequantize(ggmlType('IQ2_XXS'), new Uint8Array(66), 256), /not supported/);
 });

@@ -1,7 +1,8 @@
-// Element codecs for GGUF tensor data: decoding F32 / F16 / BF16 / Q8_0 to float32, and the
-// matching encoders used by the writer, tests and model generators.
+// Element codecs for GGUF tensor data: decoding F32 / F16 / BF16 and the quantized block types
+// (gguf-dequant.ts) to float32, and the F32 / F16 / BF16 / Q8_0 encoders used by the writer, tests
+// and model generators (the other block types: gguf-quantize.ts).
 //
-// Block layouts (little-endian):
+// Layouts (little-endian):
 //   F32   4 bytes per element.
 //   F16   IEEE half, 2 bytes per element.
 //   BF16  upper 16 bits of a float32, 2 bytes per element.
@@ -9,7 +10,8 @@
 //         Quantization (ggml quantize_row_q8_0_ref): d = max|x| / 127, qs = round(x / d)
 //         (round half away from zero), d stored as f16.
 import type { GgmlTypeInfo } from './gguf-types.js';
-import { f16ToF32, f32ToBf16, f32ToF16 } from './dtype.js';
+import { f16ToF32, f32ToBf16, f32ToF16, isQuantDType } from './dtype.js';
+import { dequantizeBlocks } from './gguf-dequant.js';
 
 let f16Table: Float32Array | undefined;
 
@@ -23,9 +25,6 @@ function halfTable(): Float32Array {
 }
 
 
-
-
-
 /** The buffer and offset to view `bytes` with elements of `elementBytes`, copying only when misaligned. */
 function aligned(bytes: Uint8Array, elementBytes: number): [ArrayBuffer, number] {
   if (bytes.byteOffset % elementBytes === 0 && bytes.buffer instanceof ArrayBuffer) return [bytes.buffer, bytes.byteOffset];
@@ -34,7 +33,7 @@ function aligned(bytes: Uint8Array, elementBytes: number): [ArrayBuffer, number]
 
 /** ggml types this module can decode to float32. */
 export function canDequantize(type: GgmlTypeInfo): boolean {
-  return type.name === 'F32' || type.name === 'F16' || type.name === 'BF16' || type.name === 'Q8_0';
+  return type.name === 'F32' || type.name === 'F16' || type.name === 'BF16' || isQuantDType(type.name);
 }
 
 /**
@@ -63,19 +62,10 @@ export function dequantize(type: GgmlTypeInfo, bytes: Uint8Array, elements: numb
       for (let i = 0; i < elements; i++) o[i] = h[i]! << 16;
       return out;
     }
-    case 'Q8_0': {
-      const t = halfTable();
-      const blocks = elements / 32;
-      for (let b = 0; b < blocks; b++) {
-        const p = b * 34;
-        const d = t[bytes[p]! | (bytes[p + 1]! << 8)]!;
-        const o = b * 32;
-        for (let i = 0; i < 32; i++) out[o + i] = d * ((bytes[p + 2 + i]! << 24) >> 24);
-      }
-      return out;
-    }
     default:
-      throw new Error(`dequantizing ${type.name} is not supported (F32, F16, BF16 and Q8_0 are)`);
+      if (!isQuantDType(type.name)) throw new Error(`dequantizing ${type.name} is not supported (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and Q2_K..Q6_K are)`);
+      dequantizeBlocks(type.name, bytes, 0, elements / type.blockSize, out);
+      return out;
   }
 }
 

@@ -1,12 +1,13 @@
 // The safetensors header as bytes -> validated tensor infos. No Node APIs: the file reader
 // (safetensors.ts) and the browser's HTTP loader both use it.
 import { DTYPE_BYTES, isStorageDType } from './dtype.js';
-import type { StorageDType } from './dtype.js';
+import type { TensorDType } from './dtype.js';
 import { ModelFormatError } from './errors.js';
 
 export interface TensorInfo {
   readonly name: string;
-  readonly dtype: StorageDType;
+  /** safetensors files hold StorageDType elements; GGUF files also quantized blocks */
+  readonly dtype: TensorDType;
   readonly shape: readonly number[];
   /** The file holding the tensor and the absolute byte range of its data in it. */
   readonly file: string;

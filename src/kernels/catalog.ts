@@ -12,6 +12,8 @@ import { absorbOutputKernel, absorbQueryKernel, attentionDecodeKernel, attention
 import { expertGemmKernel, moeAlignKernel, moeCombineKernel, routeKernel } from './moe.js';
 import { int8DotKernel } from './int8-dot.js';
 import { gqaAttentionKernel, writeKvKernel } from './gqa-attention.js';
+import { ggmlActQuantKernel, roundActKernel } from './ggml-act.js';
+import { QUANT_DTYPES } from '../formats/dtype.js';
 
 const DTYPES: WeightDType[] = ['F32', 'F16', 'BF16', 'F8_E4M3'];
 const modes = (d: WeightDType): LinearMode[] => (d === 'F8_E4M3' ? ['plain', 'fp8-act'] : ['plain']);
@@ -43,5 +45,17 @@ export function kernelCatalog(): Kernel[] {
   const v2: RoutingParams = { topk: 6, nGroup: 1, topkGroup: 1, scoring: 'softmax', groupScore: 'max', normalize: false, scalingFactor: 1 };
   k.push(routeKernel(256, v3, true), routeKernel(64, v2, false), moeAlignKernel(), moeCombineKernel());
   k.push(int8DotKernel());
+  // GGUF block weights: plain mode with one token per tile, 'ggml' mode (8-bit activations) with two
+  for (const d of QUANT_DTYPES) {
+    k.push(ew.embedKernel(d), ew.embedKernel(d, true));
+    for (const [mode, tokens] of [['plain', 1], ['ggml', 2]] as const) {
+      const tile = { rows: 4, tokens };
+      k.push(linearKernel({ dtype: d, mode, tile }), linearLanesKernel({ dtype: d, mode, tile: { rows: 64, tokens: 2 * tokens }, outBlock: mode === 'ggml' }));
+      for (const stage of ['gate_up', 'down'] as const) {
+        k.push(expertGemmKernel({ dtype: d, mode, tile, stage }), expertGemmKernel({ dtype: d, mode, tile: { rows: 64, tokens }, stage, lanes: true }));
+      }
+    }
+  }
+  k.push(ggmlActQuantKernel('Q8_0'), ggmlActQuantKernel('Q8_1'), ggmlActQuantKernel('Q8_K'), roundActKernel('F16'), roundActKernel('BF16'));
   return k;
 }

@@ -14,7 +14,7 @@ export function exponentOf(a: Val): Val {
 }
 
 /** Round half to even of a non-negative f32 holding at most 24 significant bits. */
-function roundHalfEven(k: KernelBuilder, r: Val): Val {
+export function roundHalfEven(k: KernelBuilder, r: Val): Val {
   const f = k.let(math('floor', r), 'f');
   const d = k.let(r.sub(f), 'd');
   const odd = f.i32().band(1).eq(1);

@@ -1,8 +1,12 @@
 // Elementwise and data-movement kernels.
 import { KernelBuilder, f32, math, select } from '../dsl/builder.js';
+import type { Val } from '../dsl/builder.js';
 import type { Kernel } from '../dsl/ir.js';
+import { isQuantDType } from '../formats/dtype.js';
+import type { QuantDType } from '../formats/dtype.js';
 import type { WeightDType } from '../ops/tensors.js';
 import { decodeWeight, weightElem } from './weight-decode.js';
+import { QUANT_CODES, dequantTerm } from './quant-blocks.js';
 
 /** Elements handled by one program of a flat elementwise kernel. */
 export const CHUNK = 4096;
@@ -104,7 +108,8 @@ export function gatherRowsKernel(): Kernel {
 }
 
 /**
- * out[t, :] = table[ids[t], :] decoded (FP8 tables times their block scales). With `rowBlock`
+ * out[t, :] = table[ids[t], :] decoded (FP8 tables times their block scales, GGUF blocks
+ * dequantized as llama.cpp's get_rows does, bit for bit). With `rowBlock`
  * (GPUs that cannot bind the whole table), `table` holds rows [row0, row0 + row_count) only and
  * rows whose id is outside are left untouched.
  */
@@ -121,7 +126,9 @@ export function embedKernel(dtype: WeightDType, rowBlock = false): Kernel {
   k.programs(rows);
   k.work(rows, cols);
   const id = k.let(row0 ? ids.at(k.pid).sub(row0) : ids.at(k.pid), 'id');
+  const quant = isQuantDType(dtype) ? dtype : null;
   const body = () =>
+    quant ? embedQuantRow(k, quant, (b) => table.at(b), id, cols, (i, v) => out.set(k.pid.mul(cols).add(i), v)) :
     k.parallel(cols, (i) => {
       const v = decodeWeight(dtype, table.at(id.mul(cols).add(i)));
       const blocks = cols.add(127).div(128);
@@ -130,6 +137,21 @@ export function embedKernel(dtype: WeightDType, rowBlock = false): Kernel {
   if (rowCount) k.if(id.ge(0).and(id.lt(rowCount)), body);
   else body();
   return k.build();
+}
+
+/** Row `id` of a quantized table: every step of every sub-block of every block, in parallel. */
+function embedQuantRow(k: KernelBuilder, dtype: QuantDType, w: (b: Val) => Val, id: Val, cols: Val, put: (i: Val, v: Val) => void): void {
+  const code = QUANT_CODES[dtype];
+  const perBlock = code.subs * code.steps;
+  const blocks = k.let(cols.div(code.elements), 'blocks');
+  k.parallel(blocks.mul(perBlock), (u) => {
+    const b = k.let(u.div(perBlock), 'b');
+    const s = k.let(u.mod(perBlock).div(code.steps), 's');
+    const base = k.let(id.mul(blocks).add(b).mul(code.bytes), 'base');
+    const sb = code.sub(k, w, base, s);
+    const at = k.let(b.mul(code.elements).add(s.mul(code.size)), 'at');
+    for (const t of code.terms(k, w, sb, u.mod(code.steps))) put(at.add(t.at), dequantTerm(sb, t.q));
+  });
 }
 
 /** RMSNorm: y = w * (x / sqrt(mean(x^2) + eps)), per row */

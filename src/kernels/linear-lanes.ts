@@ -2,12 +2,15 @@
 // weight row and sums over K on its own for `tokens` input rows. Workgroup reductions synchronize
 // the whole workgroup several times per output, which software GPUs (lavapipe, SwiftShader) pay
 // dearly for; here a program needs no barrier at all. Numerics as linear.ts: float32 sums per
-// 128-wide block, FP8 weights times the block's scale (and the input's, in 'fp8-act' mode).
+// 128-wide block, FP8 weights times the block's scale (and the input's, in 'fp8-act' mode); GGUF
+// block weights per block and sub-block as quant-product.ts sums them.
 import { KernelBuilder, f32 } from '../dsl/builder.js';
 import type { Val, VarRef } from '../dsl/builder.js';
 import type { Kernel } from '../dsl/ir.js';
+import { isQuantDType } from '../formats/dtype.js';
 import { decodeWeight, weightElem } from './weight-decode.js';
-import { linearName } from './linear.js';
+import { inputScales, linearName } from './linear.js';
+import { laneSteps, quantProduct } from './quant-product.js';
 import type { LinearSpec } from './linear.js';
 
 /** Weight rows per program (one per lane). */
@@ -31,7 +34,7 @@ export function linearLanesKernel(spec: LanesSpec): Kernel {
   const fp8 = spec.dtype === 'F8_E4M3';
   const k = new KernelBuilder(linearLanesName(spec), LANE_ROWS);
   const x = k.buf('x', 'f32');
-  const xScales = spec.mode === 'fp8-act' ? k.buf('x_scales', 'f32') : null;
+  const { xScales, xSums } = inputScales(k, spec);
   const w = k.buf('w', weightElem(spec.dtype));
   const wScales = fp8 ? k.buf('w_scales', 'f32') : null;
   const y = k.buf('y', 'f32', true);
@@ -45,10 +48,15 @@ export function linearLanesKernel(spec: LanesSpec): Kernel {
   const rb = k.let(k.pid.div(tiles), 'rb');
   const t0 = k.let(k.pid.sub(rb.mul(tiles)).mul(TT), 't0');
   const kBlocks = k.let(K.add(127).div(128), 'kblocks');
+  const store = (n: Val, j: number, v: Val) => k.if(t0.add(j).lt(T), () => y.set(t0.add(j).mul(yCols).add(yCol0 ? n.add(yCol0) : n), v));
   k.parallel(N.sub(rb.mul(LANE_ROWS)).min(LANE_ROWS), (i) => {
     const n = k.let(rb.mul(LANE_ROWS).add(i), 'n');
-    const wb = k.let(n.mul(K), 'wb');
     const xRows = Array.from({ length: TT }, (_, j) => k.let(t0.add(j).min(T.sub(1)), 'xr'));
+    if (isQuantDType(spec.dtype)) {
+      const acc = quantProduct(k, spec.dtype, spec.mode === 'ggml', { x, xScales, xSums, w: (b) => w.at(b), K }, xRows, [n], laneSteps(k));
+      return acc.forEach((row, j) => store(n, j, row[0]!));
+    }
+    const wb = k.let(n.mul(K), 'wb');
     const xb = xRows.map((r) => k.let(r.mul(K), 'xb'));
     const acc = xRows.map(() => k.var(f32(0), 'acc'));
     const dot = (from: Val, to: Val, into: VarRef[]) =>
@@ -68,7 +76,7 @@ export function linearLanesKernel(spec: LanesSpec): Kernel {
         acc[j]!.set(acc[j]!.add(scale ? part[j]!.mul(scale) : part[j]!));
       });
     });
-    xRows.forEach((_, j) => k.if(t0.add(j).lt(T), () => y.set(t0.add(j).mul(yCols).add(yCol0 ? n.add(yCol0) : n), acc[j]!)));
+    acc.forEach((a, j) => store(n, j, a));
   });
   return k.build();
 }

@@ -1,12 +1,16 @@
 // y = x · W^T with W in its file dtype, as a register tile of `rows` weight rows x `tokens` input
 // rows per program: every weight element loaded is used `tokens` times and every x element `rows`
 // times. FP8 weights are consumed per 128-wide block with the block's scale; in 'fp8-act' mode the
-// input is already quantized (e4m3 values + a scale per row and block).
+// input is already quantized (e4m3 values + a scale per row and block). GGUF block weights go
+// through quant-product.ts; in 'ggml' mode their input is already quantized (ggml-act.ts).
 import { KernelBuilder, f32 } from '../dsl/builder.js';
 import type { BufRef, Val, VarRef } from '../dsl/builder.js';
 import type { Kernel } from '../dsl/ir.js';
+import { isQuantDType } from '../formats/dtype.js';
+import { VEC_DOT_TYPE } from '../formats/gguf-act-quant.js';
 import type { LinearMode, WeightDType } from '../ops/tensors.js';
 import { decodeWeight, weightElem } from './weight-decode.js';
+import { quantProduct, reduceSteps } from './quant-product.js';
 
 export interface LinearTile {
   /** weight rows per program */
@@ -21,15 +25,32 @@ export interface LinearSpec {
   readonly tile: LinearTile;
 }
 
+/** What a kernel's input is: float32, e4m3 ('fp8-act') or llama.cpp's 8-bit quants ('ggml'). */
+export function inputTag(mode: LinearMode): string {
+  return mode === 'fp8-act' ? 'a8' : mode === 'ggml' ? 'q8' : 'f32';
+}
+
 export function linearName(s: LinearSpec, prefix = 'linear'): string {
-  return `${prefix}_${s.dtype.toLowerCase()}_${s.mode === 'fp8-act' ? 'a8' : 'f32'}_r${s.tile.rows}t${s.tile.tokens}`;
+  return `${prefix}_${s.dtype.toLowerCase()}_${inputTag(s.mode)}_r${s.tile.rows}t${s.tile.tokens}`;
+}
+
+/**
+ * The input buffers a product of `spec` binds besides x: x_scales (block scales of quantized
+ * activations) and, for Q8_1 activations, x_sums.
+ */
+export function inputScales(k: KernelBuilder, spec: Pick<LinearSpec, 'dtype' | 'mode'>): { xScales: BufRef | null; xSums: BufRef | null } {
+  const quantized = spec.mode === 'fp8-act' || spec.mode === 'ggml';
+  const q81 = spec.mode === 'ggml' && isQuantDType(spec.dtype) && VEC_DOT_TYPE[spec.dtype] === 'Q8_1';
+  return { xScales: quantized ? k.buf('x_scales', 'f32') : null, xSums: q81 ? k.buf('x_sums', 'f32') : null };
 }
 
 /** Operands of one tile product, however the weight is addressed (a matrix or one of a list). */
 export interface TileOperands {
   readonly x: BufRef;
-  /** row scales of a quantized x: [T, ceil(K/128)] */
+  /** row scales of a quantized x: [T, ceil(K/128)] (FP8), [T, K/block] ('ggml') */
   readonly xScales: BufRef | null;
+  /** Q8_1 activations: block sums [T, K/32] */
+  readonly xSums: BufRef | null;
   readonly w: (idx: Val) => Val;
   /** block scale of weight row n, column block kb (FP8) */
   readonly wScale: ((n: Val, kb: Val) => Val) | null;
@@ -45,6 +66,7 @@ export interface TileOperands {
  * same pace, so the memory stream never waits for the hardware prefetcher to find short rows.
  */
 export function tileProduct(k: KernelBuilder, spec: LinearSpec, op: TileOperands, xRows: Val[], wRows: Val[]): Val[][] {
+  if (isQuantDType(spec.dtype)) return quantProduct(k, spec.dtype, spec.mode === 'ggml', op, xRows, wRows, reduceSteps(k));
   const xb = xRows.map((r) => k.let(r.mul(op.K), 'xb'));
   const wb = wRows.map((r) => k.let(r.mul(op.K), 'wb'));
   const pairs = (fn: (j: number, i: number) => Val) => xRows.flatMap((_, j) => wRows.map((_, i) => fn(j, i)));
@@ -90,7 +112,7 @@ export function linearKernel(spec: LinearSpec): Kernel {
   const { rows: R, tokens: TT } = spec.tile;
   const k = new KernelBuilder(linearName(spec), 64);
   const x = k.buf('x', 'f32');
-  const xScales = spec.mode === 'fp8-act' ? k.buf('x_scales', 'f32') : null;
+  const { xScales, xSums } = inputScales(k, spec);
   const w = k.buf('w', weightElem(spec.dtype));
   const wScales = spec.dtype === 'F8_E4M3' ? k.buf('w_scales', 'f32') : null;
   const y = k.buf('y', 'f32', true);
@@ -110,7 +132,7 @@ export function linearKernel(spec: LinearSpec): Kernel {
   const acc = tileProduct(
     k,
     spec,
-    { x, xScales, w: (idx) => w.at(idx), prefetch: (idx) => k.prefetch(w, idx), wScale: wScales ? (n, kb) => wScales.at(n.div(128).mul(kBlocks).add(kb)) : null, K },
+    { x, xScales, xSums, w: (idx) => w.at(idx), prefetch: (idx) => k.prefetch(w, idx), wScale: wScales ? (n, kb) => wScales.at(n.div(128).mul(kBlocks).add(kb)) : null, K },
     xRows,
     wRows,
   );

@@ -4,7 +4,9 @@ import { KernelBuilder, f32, i32, math, select } from '../dsl/builder.js';
 import type { Val } from '../dsl/builder.js';
 import type { Kernel } from '../dsl/ir.js';
 import type { LinearMode, RoutingParams, WeightDType } from '../ops/tensors.js';
-import { tileProduct } from './linear.js';
+import { isQuantDType } from '../formats/dtype.js';
+import { inputScales, inputTag, tileProduct } from './linear.js';
+import { laneSteps, quantProduct } from './quant-product.js';
 import type { LinearTile } from './linear.js';
 import { weightElem } from './weight-decode.js';
 
@@ -140,10 +142,16 @@ export interface ExpertGemmSpec {
   readonly tile: LinearTile;
   /** 'gate_up': h = silu(x·Wg) * (x·Wu); 'down': y = (h·Wd) * routing weight */
   readonly stage: 'gate_up' | 'down';
+  /**
+   * GPUs, GGUF block weights: one weight row per lane (tile.rows = the lanes) instead of
+   * workgroup reductions, whose per-sub-block trees make huge shaders (a minute of lavapipe's
+   * compile time per variant).
+   */
+  readonly lanes?: boolean;
 }
 
 export function expertGemmName(s: ExpertGemmSpec): string {
-  return `moe_${s.stage}_${s.dtype.toLowerCase()}_${s.mode === 'fp8-act' ? 'a8' : 'f32'}_r${s.tile.rows}t${s.tile.tokens}`;
+  return `moe_${s.stage}_${s.dtype.toLowerCase()}_${inputTag(s.mode)}_r${s.tile.rows}t${s.tile.tokens}${s.lanes ? '_lanes' : ''}`;
 }
 
 /**
@@ -158,9 +166,9 @@ export function expertGemmKernel(s: ExpertGemmSpec): Kernel {
   const { rows: R, tokens: TT } = s.tile;
   // One pair per expert (decode) is balanced work: contiguous runs of programs keep each thread's
   // weight stream sequential (and its prefetches its own). Larger tiles mean uneven experts.
-  const k = new KernelBuilder(expertGemmName(s), 64, TT === 1 ? 'static' : 'dynamic');
+  const k = new KernelBuilder(expertGemmName(s), s.lanes ? R : 64, TT === 1 ? 'static' : 'dynamic');
   const x = k.buf('x', 'f32');
-  const xScales = s.mode === 'fp8-act' ? k.buf('x_scales', 'f32') : null;
+  const { xScales, xSums } = inputScales(k, s);
   const lists = (s.stage === 'gate_up' ? ['w_gate', 'w_up'] : ['w_down']).map((n) => k.list(n, weightElem(s.dtype)));
   const scaleLists = s.dtype === 'F8_E4M3' ? (s.stage === 'gate_up' ? ['s_gate', 's_up'] : ['s_down']).map((n) => k.list(n, 'f32')) : null;
   const counts = k.buf('counts', 'i32');
@@ -188,33 +196,48 @@ export function expertGemmKernel(s: ExpertGemmSpec): Kernel {
   const cnt = k.let(select(live, counts.at(e), i32(0)), 'cnt');
   const off = k.let(offsets.at(e), 'off');
   const kBlocks = K.add(127).div(128);
+  /** The pairs of this program's expert in tiles of TT against weight rows (output columns) `cols`. */
+  const tiles = (cols: Val[], product: (li: number, xRows: Val[]) => Val[][]) =>
+    k.for(0, cnt.add(TT - 1).div(TT), (tile) => {
+      const pairIdx = Array.from({ length: TT }, (_, j) => k.let(order.at(off.add(tile.mul(TT).add(j).min(cnt.sub(1)))), 'pair'));
+      const xRows = pairIdx.map((p) => (s.stage === 'gate_up' ? k.let(p.div(topk), 'xr') : p));
+      const products = lists.map((_, li) => product(li, xRows));
+      for (let j = 0; j < TT; j++) {
+        cols.forEach((col, i) => {
+          const valid = tile.mul(TT).add(j).lt(cnt).and(col.lt(N));
+          let value: Val;
+          if (s.stage === 'gate_up') {
+            const g = k.let(products[0]![j]![i]!, 'g');
+            value = g.div(math('exp', g.neg()).add(1)).mul(products[1]![j]![i]!);
+          } else {
+            value = products[0]![j]![i]!.mul(routeWeights!.at(pairIdx[j]!));
+          }
+          k.if(valid, () => out.set(pairIdx[j]!.mul(N).add(col), value));
+        });
+      }
+    });
+  if (s.lanes) {
+    // one weight row per lane, no workgroup reductions (see linear-lanes.ts)
+    const dtype = s.dtype;
+    if (!isQuantDType(dtype)) throw new Error(`expert lanes kernels take GGUF block weights, not ${dtype}`);
+    k.parallel(N.sub(n0).min(R), (lane) => {
+      const n = k.let(n0.add(lane), 'n');
+      tiles([n], (li, xRows) => quantProduct(k, dtype, s.mode === 'ggml', { x, xScales, xSums, w: (b) => lists[li]!.at(item, b), K }, xRows, [n], laneSteps(k)));
+    });
+    return k.build();
+  }
   const wRows = Array.from({ length: R }, (_, i) => k.let(n0.add(i).min(N.sub(1)), 'wr'));
-  k.for(0, cnt.add(TT - 1).div(TT), (tile) => {
-    const pairIdx = Array.from({ length: TT }, (_, j) => k.let(order.at(off.add(tile.mul(TT).add(j).min(cnt.sub(1)))), 'pair'));
-    const xRows = pairIdx.map((p) => (s.stage === 'gate_up' ? k.let(p.div(topk), 'xr') : p));
-    const products = lists.map((list, li) =>
+  tiles(
+    wRows.map((_, i) => n0.add(i)),
+    (li, xRows) =>
       tileProduct(
         k,
         s,
-        { x, xScales, w: (idx) => list.at(item, idx), prefetch: (idx) => k.prefetch(list, idx, item), wScale: scaleLists ? (n, kb) => scaleLists[li]!.at(item, n.div(128).mul(kBlocks).add(kb)) : null, K },
+        { x, xScales, xSums, w: (idx) => lists[li]!.at(item, idx), prefetch: (idx) => k.prefetch(lists[li]!, idx, item), wScale: scaleLists ? (n, kb) => scaleLists[li]!.at(item, n.div(128).mul(kBlocks).add(kb)) : null, K },
         xRows,
         wRows,
       ),
-    );
-    for (let j = 0; j < TT; j++) {
-      for (let i = 0; i < R; i++) {
-        const valid = tile.mul(TT).add(j).lt(cnt).and(n0.add(i).lt(N));
-        let value: Val;
-        if (s.stage === 'gate_up') {
-          const g = k.let(products[0]![j]![i]!, 'g');
-          value = g.div(math('exp', g.neg()).add(1)).mul(products[1]![j]![i]!);
-        } else {
-          value = products[0]![j]![i]!.mul(routeWeights!.at(pairIdx[j]!));
-        }
-        k.if(valid, () => out.set(pairIdx[j]!.mul(N).add(n0).add(i), value));
-      }
-    }
-  });
+  );
   return k.build();
 }
 

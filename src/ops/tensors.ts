@@ -1,5 +1,8 @@
 // The data ops exchange: activations, weights in their file dtype, and the small structured
 // results of selection and routing. Backends define the concrete classes; models see only these.
+import { QUANT_BLOCKS, isQuantDType } from '../formats/dtype.js';
+import type { QuantDType } from '../formats/dtype.js';
+import { ModelFormatError } from '../formats/errors.js';
 import type { TensorInfo } from '../formats/safetensors.js';
 import type { TensorStore } from '../formats/tensor-store.js';
 
@@ -14,9 +17,26 @@ export interface QuantTensor {
   readonly shape: readonly number[];
 }
 
-export type WeightDType = 'F32' | 'F16' | 'BF16' | 'F8_E4M3';
+/** Weights in their file dtype: floats, DeepSeek's block-scaled FP8, or GGUF's quantized blocks. */
+export type WeightDType = 'F32' | 'F16' | 'BF16' | 'F8_E4M3' | QuantDType;
 
-/** A weight as stored in the model file (FP8 stays one byte per value), loaded on first use. */
+/**
+ * The dtype a tensor is used with as a weight, or a ModelFormatError naming it: a dtype no op
+ * computes with, or quantized rows that are not whole blocks (blocks run along a row).
+ */
+export function weightDType(t: TensorInfo): WeightDType {
+  const d = t.dtype;
+  if (isQuantDType(d)) {
+    const block = QUANT_BLOCKS[d].elements;
+    const cols = t.shape[t.shape.length - 1] ?? 0;
+    if (cols % block !== 0) throw new ModelFormatError(t.file, `${d} rows of ${cols} values are not whole blocks of ${block}`, { tensor: t.name });
+    return d;
+  }
+  if (d === 'F32' || d === 'F16' || d === 'BF16' || d === 'F8_E4M3') return d;
+  throw new ModelFormatError(t.file, `dtype ${d} cannot be used as a weight`, { tensor: t.name });
+}
+
+/** A weight as stored in the model file (FP8 and GGUF blocks stay in their bytes), loaded on first use. */
 export interface Weight {
   readonly name: string;
   /** [out, in] for matrices, [n] for vectors */
@@ -59,5 +79,14 @@ export interface ExpertWeights {
   readonly down: Weight;
 }
 
-/** 'fp8-act' quantizes a linear layer's input per 128-block of each row (DeepSeek's FP8 semantics). */
-export type LinearMode = 'plain' | 'fp8-act';
+/**
+ * How a linear layer's input meets the weight:
+ * - 'plain': float32 activations times the dequantized weight;
+ * - 'fp8-act': an FP8 weight's input quantized per 128-block of each row (DeepSeek's FP8
+ *   semantics; other weights as 'plain');
+ * - 'ggml': llama.cpp's CPU matmul: each input row converted to the weight's vec_dot type first
+ *   (F32 unchanged, F16 / BF16 rounded, Q4_0/Q5_0/Q8_0 to Q8_0, Q4_1/Q5_1 to Q8_1, K types to
+ *   Q8_K; src/formats/gguf-act-quant.ts), then multiplied with the dequantized weight. FP8
+ *   weights have no such semantics (an error).
+ */
+export type LinearMode = 'plain' | 'fp8-act' | 'ggml';

@@ -6,7 +6,7 @@ import type { Kernel, Param } from '../../dsl/ir.js';
 import { CRenderer, C_PRELUDE } from '../../dsl/render-c.js';
 import type { TensorInfo } from '../../formats/safetensors.js';
 import type { TensorStore } from '../../formats/tensor-store.js';
-import { DTYPE_BYTES } from '../../formats/dtype.js';
+import { DTYPE_BYTES, isQuantDType } from '../../formats/dtype.js';
 import type { Device, DeviceBuffer, KernelArg } from '../device/device.js';
 import { compileShared } from './c-compiler.js';
 import type { CCompiler } from './c-compiler.js';
@@ -91,7 +91,9 @@ export class CpuDevice implements Device {
       this.maps.set(t.file, map);
     }
     const addr = map.addr + t.offset;
-    if (addr % DTYPE_BYTES[t.dtype] === 0) return new CpuBuffer(addr, t.byteLength, false);
+    // kernels read quantized blocks byte by byte: any address will do
+    const align = isQuantDType(t.dtype) ? 1 : DTYPE_BYTES[t.dtype];
+    if (addr % align === 0) return new CpuBuffer(addr, t.byteLength, false);
     // Misaligned data (an odd header length): copy once into aligned memory.
     const copy = this.alloc(t.byteLength);
     memcpyToNative(copy.addr, new Uint8Array(nativeView(addr, t.byteLength)), t.byteLength);

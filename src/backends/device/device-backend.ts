@@ -19,6 +19,7 @@ import { indexerScoresKernel, topkKernel } from '../../kernels/indexer.js';
 import { absorbOutputKernel, absorbQueryKernel, attentionDecodeKernel, attentionPrefillKernel } from '../../kernels/attention.js';
 import { routeKernel, routeName } from '../../kernels/moe.js';
 import { runMoe } from './device-moe.js';
+import { kernelMode, linearInput } from './linear-input.js';
 import { gqaAttentionKernel, writeKvKernel } from '../../kernels/gqa-attention.js';
 import type { DeviceOps } from './device-ops.js';
 
@@ -46,12 +47,18 @@ export class DeviceBackend implements Backend {
     run: (kernel, args) => this.run(kernel, args),
     actQuant: (x, format) => this.actQuant(x, format),
     maxListBytes: () => this.device.maxListBytes ?? Infinity,
+    laneExperts: () => this.laneExperts(),
   };
 
   constructor(
     readonly name: string,
     readonly device: Device,
   ) {}
+
+  /** GPU backends run expert products of GGUF block weights one weight row per lane. */
+  protected laneExperts(): boolean {
+    return false;
+  }
 
   /** Every op is built from DSL kernels that render for every device. */
   supportsOp(): boolean {
@@ -228,14 +235,9 @@ export class DeviceBackend implements Backend {
     const w = asKW(weight);
     const [n, k] = w.shape as [number, number];
     if (a.cols !== k) throw new Error(`linear ${w.name}: input has ${a.cols} columns, weight ${k}`);
-    const spec: LinearSpec = { dtype: w.dtype, mode: w.dtype === 'F8_E4M3' ? mode : 'plain', tile: tileFor(a.rows) };
+    const spec: LinearSpec = { dtype: w.dtype, mode: kernelMode(w.dtype, mode, w.name), tile: tileFor(a.rows) };
     const y = this.tensor(a.rows, n);
-    const args: Record<string, KernelArg> = { w: w.buf, y: y.buf, t: a.rows, n, k };
-    if (spec.mode === 'fp8-act') {
-      const q = this.actQuant(a, scaleFormat);
-      args['x'] = q.values.buf;
-      args['x_scales'] = q.scales;
-    } else args['x'] = a.buf;
+    const args: Record<string, KernelArg> = { ...linearInput(this.ops, a, w.dtype, mode, scaleFormat, w.name), w: w.buf, y: y.buf, t: a.rows, n, k };
     if (w.dtype === 'F8_E4M3') args['w_scales'] = w.scales;
     this.run(this.kernel(linearName(spec), () => linearKernel(spec)), args);
     return y;

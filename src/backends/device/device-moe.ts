@@ -7,12 +7,15 @@ import { asKW } from './device-tensors.js';
 import { expertGemmKernel, expertGemmName, moeAlignKernel, moeCombineKernel } from '../../kernels/moe.js';
 import type { ExpertGemmSpec } from '../../kernels/moe.js';
 import { tileFor } from './device-ops.js';
+import { isQuantDType } from '../../formats/dtype.js';
+import { LANE_ROWS } from '../../kernels/linear-lanes.js';
+import { kernelMode, linearInput } from './linear-input.js';
 import type { DeviceOps } from './device-ops.js';
 
 export function runMoe(ops: DeviceOps, a: KTensor, r: KRouting, experts: readonly ExpertWeights[], mode: LinearMode, scaleFormat: 'ue8m0' | 'plain'): KTensor {
   const first = asKW(experts[0]!.gate);
   const dtype = first.dtype;
-  const m: LinearMode = dtype === 'F8_E4M3' ? mode : 'plain';
+  const m = kernelMode(dtype, mode, first.name);
   const [inner, hidden] = first.shape as [number, number];
   const E = experts.length;
   const pairs = r.rows * r.topk;
@@ -22,23 +25,23 @@ export function runMoe(ops: DeviceOps, a: KTensor, r: KRouting, experts: readonl
   const active = ops.scratch((E + 1) * 4);
   ops.run(ops.kernel('moe_align', moeAlignKernel), { experts: r.experts, counts, offsets, order, active, pairs, num_experts: E });
   const maxActive = Math.min(E, pairs);
-  const tile = tileFor(Math.ceil(pairs / Math.min(E, pairs)));
-  const gu: ExpertGemmSpec = { dtype, mode: m, tile, stage: 'gate_up' };
-  const dn: ExpertGemmSpec = { dtype, mode: m, tile, stage: 'down' };
+  const lanes = ops.laneExperts() && isQuantDType(dtype);
+  const t = tileFor(Math.ceil(pairs / Math.min(E, pairs)));
+  const tile = lanes ? { rows: LANE_ROWS, tokens: t.tokens } : t;
+  const gu: ExpertGemmSpec = { dtype, mode: m, tile, stage: 'gate_up', lanes };
+  const dn: ExpertGemmSpec = { dtype, mode: m, tile, stage: 'down', lanes };
   const h = ops.tensor(pairs, inner);
   const yPairs = ops.tensor(pairs, hidden);
   const common = { counts, offsets, order, active, num_experts: E, max_active: maxActive, topk: r.topk };
   const groups = expertGroups(experts, ops.maxListBytes());
-  const guInput: Record<string, KernelArg> = {};
-  bindInput(ops, guInput, a, m, scaleFormat);
+  const guInput = linearInput(ops, a, dtype, mode, scaleFormat, first.name);
   // every pair belongs to one group's expert: each group writes its own rows of h and yPairs
   for (const g of groups) {
     const guArgs: Record<string, KernelArg> = { ...common, e_lo: g.lo, e_hi: g.hi, ...guInput, w_gate: g.lists.gate, w_up: g.lists.up, out: h.buf, n: inner, k: hidden };
     if (dtype === 'F8_E4M3') Object.assign(guArgs, { s_gate: g.lists.sGate, s_up: g.lists.sUp });
     ops.run(ops.kernel(expertGemmName(gu), () => expertGemmKernel(gu)), guArgs);
   }
-  const dnInput: Record<string, KernelArg> = {};
-  bindInput(ops, dnInput, h, m, scaleFormat);
+  const dnInput = linearInput(ops, h, dtype, mode, scaleFormat, asKW(experts[0]!.down).name);
   for (const g of groups) {
     const dnArgs: Record<string, KernelArg> = { ...common, e_lo: g.lo, e_hi: g.hi, ...dnInput, w_down: g.lists.down, route_weights: r.weights, out: yPairs.buf, n: hidden, k: inner };
     if (dtype === 'F8_E4M3') dnArgs['s_down'] = g.lists.sDown;
@@ -48,14 +51,6 @@ export function runMoe(ops: DeviceOps, a: KTensor, r: KRouting, experts: readonl
   const y = ops.tensor(a.rows, hidden);
   ops.run(ops.kernel('moe_combine', moeCombineKernel), { pairs: yPairs.buf, y: y.buf, rows: a.rows, cols: hidden, topk: r.topk });
   return y;
-}
-
-function bindInput(ops: DeviceOps, args: Record<string, KernelArg>, x: KTensor, mode: LinearMode, scaleFormat: 'ue8m0' | 'plain'): void {
-  if (mode === 'fp8-act') {
-    const q = ops.actQuant(x, scaleFormat);
-    args['x'] = q.values.buf;
-    args['x_scales'] = q.scales;
-  } else args['x'] = x.buf;
 }
 
 type ExpertLists = Record<'gate' | 'up' | 'down' | 'sGate' | 'sUp' | 'sDown', DeviceBuffer[]>;

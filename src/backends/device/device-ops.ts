@@ -12,6 +12,8 @@ export interface DeviceOps {
   run(kernel: Kernel, args: Readonly<Record<string, KernelArg>>): void;
   /** the device's limit on a packed buffer list (Infinity: none) */
   maxListBytes(): number;
+  /** whether expert products of GGUF block weights run one weight row per lane (GPUs; moe.ts) */
+  laneExperts(): boolean;
   /** x quantized per row and 128-block: e4m3 values (f32) and scales */
   actQuant(x: KTensor, format: 'ue8m0' | 'plain'): { values: KTensor; scales: DeviceBuffer };
 }

@@ -2,6 +2,7 @@
 import { KV_DTYPE_BYTES, compactBytesPerToken } from '../../ops/kv-cache.js';
 import type { KvCache, KvCacheSpec } from '../../ops/kv-cache.js';
 import type { QuantTensor, Routing, Selection, Tensor, Weight, WeightDType, WeightSpec } from '../../ops/tensors.js';
+import { weightDType } from '../../ops/tensors.js';
 import { decodeToF32 } from '../../formats/dtype.js';
 import { ModelFormatError } from '../../formats/errors.js';
 import type { Device, DeviceBuffer } from './device.js';
@@ -46,7 +47,7 @@ export class KRouting implements Routing {
   ) {}
 }
 
-/** A weight in its file dtype, put on the device the first time a kernel needs it. */
+/** A weight in its file dtype (GGUF blocks in their file bytes), put on the device the first time a kernel needs it. */
 export class KWeight implements Weight {
   readonly name: string;
   readonly shape: readonly number[];
@@ -60,13 +61,10 @@ export class KWeight implements Weight {
     private readonly spec: WeightSpec,
   ) {
     const t = spec.tensor;
-    if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16' && t.dtype !== 'F8_E4M3') {
-      throw new ModelFormatError(t.file, `dtype ${t.dtype} cannot be used as a weight`, { tensor: t.name });
-    }
+    this.dtype = weightDType(t);
     if (t.shape.reduce((a, b) => a * b, 1) >= 2 ** 31) throw new ModelFormatError(t.file, 'tensors of 2^31 or more elements are not supported', { tensor: t.name });
     this.name = t.name;
     this.shape = t.shape;
-    this.dtype = t.dtype;
   }
 
   get buf(): DeviceBuffer {

@@ -8,7 +8,7 @@ import { actQuant, fp8RoundTrip } from '../../numerics/fp8.js';
 import { hadamardRows } from '../../numerics/hadamard.js';
 import { RefKvCache, slotOf } from './ref-kv-cache.js';
 import { RefQuant, RefRouting, RefSelection, RefTensor, RefWeight, asRef, asRefWeight } from './ref-tensor.js';
-import { linearFp8Act, linearPlain } from './ref-linear.js';
+import { refProduct } from './ref-product.js';
 import { attentionDecodeRef, attentionPrefillRef, gqaAttentionRef, indexerRowScores, indexerTopkRef } from './ref-attention.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../formats/dtype.js';
 import type { IndexerArgs, RowInfo } from './ref-attention.js';
@@ -166,7 +166,7 @@ export class RefBackend implements Backend {
     const a = asRef(x);
     const rw = asRefWeight(w);
     const n = rw.shape[0]!;
-    const y = mode === 'fp8-act' && rw.dtype === 'F8_E4M3' ? linearFp8Act(a.data, a.rows, rw, scaleFormat) : linearPlain(a.data, a.rows, rw);
+    const y = refProduct(a.data, a.rows, rw, mode, scaleFormat);
     if (bias) {
       const b = asRefWeight(bias).toF32();
       if (b.length !== n) throw new Error(`bias ${bias.name}: ${b.length} values for ${n} columns`);

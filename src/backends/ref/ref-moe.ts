@@ -1,7 +1,7 @@
 // Reference DeepSeekMoE router and expert mixture.
 import type { ExpertWeights, LinearMode, RoutingParams } from '../../ops/tensors.js';
 import { asRefWeight } from './ref-tensor.js';
-import { linearFp8Act, linearPlain } from './ref-linear.js';
+import { refProduct } from './ref-product.js';
 
 /** Indices of the k largest values (ties: lower index first). */
 export function topkIndices(values: ArrayLike<number>, k: number): number[] {
@@ -78,8 +78,7 @@ export function expertForward(
   mode: LinearMode,
   scaleFormat: 'ue8m0' | 'plain',
 ): Float32Array {
-  const lin = (input: Float32Array, w: ExpertWeights['gate']) =>
-    mode === 'fp8-act' ? linearFp8Act(input, rows, asRefWeight(w), scaleFormat) : linearPlain(input, rows, asRefWeight(w));
+  const lin = (input: Float32Array, w: ExpertWeights['gate']) => refProduct(input, rows, asRefWeight(w), mode, scaleFormat);
   const g = lin(x, ew.gate);
   const u = lin(x, ew.up);
   const h = new Float32Array(g.length);

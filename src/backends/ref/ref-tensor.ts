@@ -1,6 +1,8 @@
 // Data held by the reference backend: plain typed arrays, decoded on use, nothing clever.
 import type { QuantTensor, Routing, Selection, Tensor, Weight, WeightDType, WeightSpec } from '../../ops/tensors.js';
-import { bf16ToF32, decodeToF32, f16ToF32 } from '../../formats/dtype.js';
+import { weightDType } from '../../ops/tensors.js';
+import { QUANT_BLOCKS, bf16ToF32, decodeToF32, f16ToF32, isQuantDType } from '../../formats/dtype.js';
+import { dequantizeBlocks } from '../../formats/gguf-dequant.js';
 import { E4M3_VALUES } from '../../numerics/fp8.js';
 import { ModelFormatError } from '../../formats/errors.js';
 
@@ -54,12 +56,9 @@ export class RefWeight implements Weight {
 
   constructor(private readonly spec: WeightSpec) {
     const t = spec.tensor;
-    if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16' && t.dtype !== 'F8_E4M3') {
-      throw new ModelFormatError(t.file, `dtype ${t.dtype} cannot be used as a weight`, { tensor: t.name });
-    }
+    this.dtype = weightDType(t);
     this.name = t.name;
     this.shape = t.shape;
-    this.dtype = t.dtype;
   }
 
   get bytes(): Uint8Array {
@@ -92,11 +91,19 @@ export class RefWeight implements Weight {
     return decodeToF32(this.bytes, this.dtype);
   }
 
-  /** Dequantized row r into `out` (length = cols): FP8 values times their block's scale_inv, float32. */
+  /**
+   * Dequantized row r into `out` (length = cols): FP8 values times their block's scale_inv, GGUF
+   * blocks as llama.cpp dequantizes them, float32.
+   */
   decodeRow(r: number, out: Float32Array): void {
     const cols = this.cols;
     const b = this.bytes;
     const base = r * cols;
+    if (isQuantDType(this.dtype)) {
+      const { elements, bytes } = QUANT_BLOCKS[this.dtype];
+      dequantizeBlocks(this.dtype, b, r * (cols / elements) * bytes, cols / elements, out);
+      return;
+    }
     switch (this.dtype) {
       case 'F32': {
         const view = new DataView(b.buffer, b.byteOffset + base * 4, cols * 4);

@@ -1,6 +1,6 @@
 // `--device webgpu`: the device backend on a WebGPU device, plus what only WebGPU needs: weights
 // larger than the adapter's maxStorageBufferBindingSize (an LM head or embedding table of a large
-// vocabulary) are bound as row blocks, one launch per block.
+// vocabulary) are bound as row blocks, one launch per block (whole rows: GGUF blocks never split).
 import type { Step } from '../../ops/step.js';
 import type { LinearMode, Tensor, Weight } from '../../ops/tensors.js';
 import type { KernelArg } from '../device/device.js';
@@ -14,19 +14,24 @@ import { embedKernel } from '../../kernels/elementwise.js';
 import { WebGpuDevice } from './webgpu-device.js';
 import type { WgBuffer } from './webgpu-device.js';
 import { WebGpuError } from './gpu-context.js';
-
-const ELEM_BYTES = { F32: 4, BF16: 2, F16: 2, F8_E4M3: 1 } as const;
+import { tensorByteSize } from '../../formats/dtype.js';
+import { kernelMode, linearInput } from '../device/linear-input.js';
 
 export class WebGpuBackend extends DeviceBackend {
   constructor(readonly gpu: WebGpuDevice) {
     super('webgpu', gpu);
   }
 
+  protected override laneExperts(): boolean {
+    return true;
+  }
+
   /** Row blocks of a [rows, cols] weight that each fit one binding (FP8: whole 128-row scale blocks). */
   private blocks(w: KWeight): { rows: number; data: WgBuffer[]; scales: WgBuffer[] | null } {
     const [, cols] = w.shape as [number, number];
-    const rowBytes = cols * ELEM_BYTES[w.dtype];
-    const quantum = w.dtype === 'F8_E4M3' ? 128 : 4;
+    const rowBytes = tensorByteSize(w.dtype, cols);
+    // FP8: whole 128-row scale blocks; else the fewest rows that start every block on a 4-byte boundary
+    const quantum = w.dtype === 'F8_E4M3' ? 128 : rowBytes % 4 === 0 ? 1 : rowBytes % 2 === 0 ? 2 : 4;
     const rows = Math.floor(this.gpu.bindingLimit / rowBytes / quantum) * quantum;
     if (rows === 0) throw new WebGpuError(`weight ${w.name}: ${quantum} rows of ${rowBytes} bytes exceed this adapter's maxStorageBufferBindingSize (${this.gpu.bindingLimit})`);
     const scales = w.dtype === 'F8_E4M3' ? this.gpu.splitRows(w.scales, Math.ceil(cols / 128) * 4, rows / 128) : null;
@@ -39,13 +44,9 @@ export class WebGpuBackend extends DeviceBackend {
     const [n, k] = w.shape as [number, number];
     if (a.cols !== k) throw new Error(`linear ${w.name}: input has ${a.cols} columns, weight ${k}`);
     const split = w.buf.bytes > this.gpu.bindingLimit;
-    const spec: LanesSpec = { dtype: w.dtype, mode: w.dtype === 'F8_E4M3' ? mode : 'plain', tile: { rows: LANE_ROWS, tokens: a.rows >= 4 ? 4 : a.rows >= 2 ? 2 : 1 }, outBlock: split };
+    const spec: LanesSpec = { dtype: w.dtype, mode: kernelMode(w.dtype, mode, w.name), tile: { rows: LANE_ROWS, tokens: a.rows >= 4 ? 4 : a.rows >= 2 ? 2 : 1 }, outBlock: split };
     const y = this.tensor(a.rows, n);
-    const input: Record<string, KernelArg> = { x: a.buf, y: y.buf, t: a.rows, k };
-    if (spec.mode === 'fp8-act') {
-      const q = this.actQuant(a, scaleFormat);
-      Object.assign(input, { x: q.values.buf, x_scales: q.scales });
-    }
+    const input: Record<string, KernelArg> = { ...linearInput(this.ops, a, w.dtype, mode, scaleFormat, w.name), y: y.buf, t: a.rows, k };
     const kernel = this.kernel(linearLanesName(spec), () => linearLanesKernel(spec));
     if (!split) {
       const args: Record<string, KernelArg> = { ...input, w: w.buf, n };

@@ -149,5 +149,8 @@ if (gpu) {
   });
   // Expert lists over the binding limit run in groups of experts: 40 KiB holds 1 F32 expert
   // (25.6 KB per matrix), 3 BF16/F16 and 6 FP8 of the 8.
-  runConformanceSuite('webgpu (40 KiB bindings)', limitedBackend({ maxStorageBufferBindingSize: 40960 }), { only: /^moe/ });
+  runConformanceSuite('webgpu (40 KiB bindings)', limitedBackend({ maxStorageBufferBindingSize: 40960 }), { only: /^moe (F32|BF16|F16|F8_E4M3)/ });
+  // GGUF experts are at least 256 x 256 (whole K-type blocks per row): 160 KiB holds 2 Q8_0
+  // experts (68 KB each) up to 7 Q2_K ones (21 KB) of the 8.
+  runConformanceSuite('webgpu (160 KiB bindings)', limitedBackend({ maxStorageBufferBindingSize: 163840 }), { only: /^moe Q/ });
 }
