@@ -16,8 +16,7 @@ import { dequantize, encodeBf16, encodeF16, encodeF32, quantizeQ8_0 } from '../s
 import { ggmlType } from '../src/formats/gguf-types.js';
 import { writeSafetensors } from '../src/formats/safetensors-writer.js';
 import { llamaCppLogProbs } from '../test/helpers/llama-cpp-reference.js';
-import { converterTensorType } from './gguf-quant.js';
-import type { GgufOutType } from './gguf-quant.js';
+import { ggufTensorType, useMoreBits } from './gguf-quant.js';
 import { permuteRopeRows, writeLlamaFamilyGguf } from './llama-gguf.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-llama-gguf-'));
@@ -204,7 +203,7 @@ function q8_0Input(x: Float64Array): Float64Array {
   return out;
 }
 
-const MATMUL: Readonly<Record<GgufOutType, MatmulView>> = {
+const MATMUL: Readonly<Record<'F32' | 'F16' | 'BF16' | 'Q8_0', MatmulView>> = {
   F32: { weight: (v) => v, input: (x) => x },
   F16: { weight: roundTrip(encodeF16, 'F16'), input: (x) => Float64Array.from(roundTrip(encodeF16, 'F16')(Float32Array.from(x))) },
   BF16: { weight: roundTrip(encodeBf16, 'BF16'), input: (x) => Float64Array.from(roundTrip(encodeBf16, 'BF16')(Float32Array.from(x))) },
@@ -212,7 +211,7 @@ const MATMUL: Readonly<Record<GgufOutType, MatmulView>> = {
 };
 
 /** Log-probs at every position; the matrices (embedding included) as llama.cpp sees them when stored as `type`. */
-function referenceLogProbs(c: Cfg, w: ReadonlyMap<string, Float32Array>, tokens: readonly number[], type: GgufOutType = 'F32'): Float64Array[] {
+function referenceLogProbs(c: Cfg, w: ReadonlyMap<string, Float32Array>, tokens: readonly number[], type: keyof typeof MATMUL = 'F32'): Float64Array[] {
   const W = (name: string): Float32Array => w.get(name) ?? assert.fail(`no tensor ${name}`);
   const stored = new Map<string, Float32Array>();
   const M = (name: string): Float32Array => stored.get(name) ?? stored.set(name, MATMUL[type].weight(W(name))).get(name)!;
@@ -383,12 +382,26 @@ test('checkpoints llama.cpp could not hold are refused, naming the file and the 
   await assert.rejects(writeLlamaFamilyGguf(hfDir, out, { dtype: 'F32' }), /attention_bias.*o_proj has a bias/);
 });
 
-test('converter tensor types: 1-D tensors and norms F32, Q8_0 rows that are not whole blocks F16', () => {
-  assert.equal(converterTensorType('blk.0.attn_q.bias', [64], 'Q8_0'), 'F32');
-  assert.equal(converterTensorType('blk.0.attn_q_norm.weight', [64, 64], 'BF16'), 'F32');
-  assert.equal(converterTensorType('blk.0.ffn_down.weight', [64, 40], 'Q8_0'), 'F16');
-  assert.equal(converterTensorType('blk.0.ffn_down.weight', [64, 96], 'Q8_0'), 'Q8_0');
-  assert.equal(converterTensorType('output.weight', [300, 64], 'BF16'), 'BF16');
+test('file tensor types: 1-D tensors and norms F32, rows that are not whole blocks fall back as llama-quantize does, the Q4_K_M mix', () => {
+  const ctx = { layers: 8, tiedEmbedding: false };
+  const type = (name: string, shape: number[], out: Parameters<typeof ggufTensorType>[2], c = ctx) => ggufTensorType(name, shape, out, c);
+  assert.equal(type('blk.0.attn_q.bias', [64], 'Q8_0'), 'F32');
+  assert.equal(type('blk.0.attn_q_norm.weight', [64, 64], 'BF16'), 'F32');
+  assert.equal(type('blk.0.ffn_down.weight', [64, 40], 'Q8_0'), 'F16');
+  assert.equal(type('blk.0.ffn_down.weight', [64, 96], 'Q8_0'), 'Q8_0');
+  assert.equal(type('output.weight', [300, 64], 'BF16'), 'BF16');
+  assert.equal(type('blk.0.ffn_up.weight', [512, 96], 'Q4_K'), 'Q5_0');
+  assert.equal(type('blk.0.ffn_up.weight', [512, 96], 'Q6_K'), 'Q8_0');
+  assert.equal(type('blk.0.ffn_up.weight', [512, 40], 'Q4_K'), 'F16');
+  assert.equal(type('blk.0.ffn_up.weight', [512, 256], 'Q3_K'), 'Q3_K');
+  // Q4_K_M over 8 layers: more bits for layers 0, 3, 6, 7 (llama_tensor_get_type's use_more_bits)
+  assert.deepEqual([...Array(8).keys()].filter((l) => useMoreBits(l, 8)), [0, 3, 6, 7]);
+  assert.equal(type('blk.3.attn_v.weight', [256, 256], 'Q4_K_M'), 'Q6_K');
+  assert.equal(type('blk.4.ffn_down.weight', [256, 512], 'Q4_K_M'), 'Q4_K');
+  assert.equal(type('blk.3.attn_q.weight', [256, 256], 'Q4_K_M'), 'Q4_K');
+  assert.equal(type('output.weight', [300, 256], 'Q4_K_M'), 'Q6_K');
+  assert.equal(type('token_embd.weight', [300, 256], 'Q4_K_M'), 'Q4_K');
+  assert.equal(type('token_embd.weight', [300, 256], 'Q4_K_M', { layers: 8, tiedEmbedding: true }), 'Q6_K');
 });
 
 test('Q8_0 quantize -> dequantize: ggml scale, each value within half a step', (t) => {

@@ -8,7 +8,7 @@
 //   token_embd; rope_freqs for Llama 3 RoPE scaling;
 // * `llama` only: the q / k rows (and biases) permuted per head for llama.cpp's adjacent-pair RoPE
 //   (Qwen is half-split in both worlds and is not permuted);
-// * types: 1-D tensors and norm gains F32, the rest in the requested type (gguf-quant.ts);
+// * types: 1-D tensors and norm gains F32, the rest in the requested type or mix (gguf-quant.ts);
 // * metadata as llama-gguf-metadata.ts describes.
 //
 // Tensors are read, converted and written one at a time. Shapes are row-major (the writer reverses
@@ -24,17 +24,17 @@ import type { HfDirectory } from '../src/formats/hf-directory.js';
 import { parseLlamaConfig } from '../src/models/llama-config.js';
 import type { Llama3Scaling, LlamaConfig } from '../src/models/llama-config.js';
 import { ropeFrequencies } from '../src/numerics/rope.js';
-import { converterTensorType, encodeGgufTensor } from './gguf-quant.js';
-import type { GgufOutType } from './gguf-quant.js';
+import { encodeGgufTensor, ggufTensorType } from './gguf-quant.js';
+import type { GgufOutType, GgufTensorType } from './gguf-quant.js';
 import { llamaFamilyMetadata } from './llama-gguf-metadata.js';
 
 export interface LlamaFamilyGgufOptions {
-  /** Type of the matrices (llama.cpp's `--outtype`); 1-D tensors and norms are F32 regardless. */
+  /** Type of the matrices (llama.cpp's `--outtype`, a `llama-quantize --pure` type, or Q4_K_M); 1-D tensors and norms are F32 regardless. */
   readonly dtype: GgufOutType;
 }
 
 interface PlannedTensor extends GgufTensorSpec {
-  readonly type: GgufOutType;
+  readonly type: GgufTensorType;
   /** The tensor's values in GGUF layout, computed when the writer reaches it. */
   readonly values: () => Float32Array;
 }
@@ -90,7 +90,7 @@ function planTensors(c: LlamaConfig, hf: HfDirectory, out: GgufOutType): Planned
       const v = decodeToF32(store.read(hfName), info.dtype);
       return transform ? transform(v) : v;
     };
-    plan.push({ name, type: converterTensorType(name, shape, out), shape, values });
+    plan.push({ name, type: ggufTensorType(name, shape, out, { layers: c.numLayers, tiedEmbedding: c.tieWordEmbeddings }), shape, values });
   };
   const ropePermute = (rows: number, heads: number) => (c.modelType === 'llama' ? (v: Float32Array) => permuteRopeRows(v, rows, heads) : undefined);
   const permuteQ = ropePermute(qDim, c.numHeads);

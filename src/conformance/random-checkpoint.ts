@@ -26,11 +26,12 @@ export interface RandomCheckpointOptions {
 const FP8_BLOCK = 128;
 
 /** Mean and standard deviation of a tensor's values by the role it plays. */
-function init(e: ManifestEntry, layers: number): { mean: number; std: number } {
+function init(e: ManifestEntry, layers: number, tied: boolean): { mean: number; std: number } {
   const fanIn = e.shape.length === 2 ? e.shape[1]! : 1;
   switch (e.role) {
     case 'embedding':
-      return { mean: 0, std: 1 };
+      // a tied embedding is also the output projection: logits of std ~2, not ~sqrt(hidden)
+      return { mean: 0, std: tied ? 2 * fanIn ** -0.5 : 1 };
     case 'norm':
       return { mean: 1, std: 0.05 };
     case 'bias':
@@ -72,9 +73,10 @@ function fp8Tensors(name: string, shape: readonly number[], v: Float32Array): Te
 export function randomTensors(config: Record<string, unknown>, options: RandomCheckpointOptions): TensorToWrite[] {
   const manifest = modelManifest('config.json', config);
   const layers = typeof config['num_hidden_layers'] === 'number' ? config['num_hidden_layers'] : 1;
+  const tied = config['tie_word_embeddings'] === true;
   const out: TensorToWrite[] = [];
   for (const e of manifest) {
-    const { mean, std } = init(e, layers);
+    const { mean, std } = init(e, layers, tied);
     const n = e.shape.reduce((a, b) => a * b, 1);
     const v = randomValues(streamSeed(options.seed, e.name), n, std, mean);
     const quantized = options.dtype === 'FP8' && (e.role === 'linear' || e.role === 'out');

@@ -9,6 +9,7 @@ import type { TensorStore } from './tensor-store.js';
 import { GgufError, GgufFile } from './gguf.js';
 import type { GgufTensorInfo, GgufValue } from './gguf.js';
 import type { GgmlTypeName } from './gguf.js';
+import { QUANT_DTYPES, isQuantDType } from './dtype.js';
 
 const SPLIT = /^(.*)-(\d{5})-of-(\d{5})\.gguf$/;
 
@@ -72,8 +73,8 @@ export function openGgufModel(path: string): GgufModel {
 
 /** The dtype Tessera computes with for a ggml tensor type; other types are refused by name. */
 function tensorDTypeOfGgml(type: GgmlTypeName, file: string, tensor: string): TensorInfo['dtype'] {
-  if (type === 'F32' || type === 'F16' || type === 'BF16') return type;
-  throw new GgufError('unsupported-type', file, `type ${type} cannot be computed with (supported: F32, F16, BF16)`, { tensor });
+  if (type === 'F32' || type === 'F16' || type === 'BF16' || isQuantDType(type)) return type;
+  throw new GgufError('unsupported-type', file, `type ${type} cannot be computed with (supported: F32, F16, BF16, ${QUANT_DTYPES.join(', ')})`, { tensor });
 }
 
 function store(path: string, where: ReadonlyMap<string, { file: GgufFile; info: GgufTensorInfo }>): TensorStore {

@@ -15,6 +15,13 @@ export interface ModelOptions {
   readonly denseAttention?: boolean;
   /** Grouped-query attention models: the element type of cached K/V (default bf16). */
   readonly kvCacheDtype?: KvDType;
+  /**
+   * How linear inputs meet non-FP8 weights: 'float' keeps them float32 (Hugging Face files'
+   * semantics); 'ggml' converts each input row to the weight's llama.cpp vec_dot type first
+   * (Q8_0 / Q8_1 / Q8_K quants for GGUF blocks, f16 / bf16 rounding for F16 / BF16), as llama.cpp
+   * computes the same file. Default: 'ggml' for GGUF files, 'float' otherwise.
+   */
+  readonly linearActivations?: 'float' | 'ggml';
 }
 
 export interface ModelDescription {

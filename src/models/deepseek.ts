@@ -16,7 +16,7 @@ import type { CausalLM, ForwardInput, ForwardTrace, ModelInfo } from './model.js
 import type { TensorStore } from '../formats/tensor-store.js';
 import { StoreBinder } from './weight-binder.js';
 
-export type DeepseekOptions = Pick<ModelOptions, 'fp8Activations' | 'denseAttention'>;
+export type DeepseekOptions = Pick<ModelOptions, 'fp8Activations' | 'denseAttention' | 'linearActivations'>;
 
 export class DeepseekModel implements CausalLM {
   readonly info: ModelInfo;
@@ -81,7 +81,7 @@ export class DeepseekModel implements CausalLM {
       trace?.hidden?.push(h);
     }
     const last = b.rmsNorm(b.gatherRows(h, input.logitRows), this.w.norm, c.rmsNormEps); // [R, hidden]
-    return b.read(b.linear(last, this.w.lmHead, 'plain')); // [R, vocab]
+    return b.read(b.linear(last, this.w.lmHead, this.mode(this.w.lmHead))); // [R, vocab]
   }
 
   dispose(): void {
@@ -89,7 +89,8 @@ export class DeepseekModel implements CausalLM {
   }
 
   private mode(w: Weight): LinearMode {
-    return w.dtype === 'F8_E4M3' && (this.options.fp8Activations ?? 'quant') === 'quant' ? 'fp8-act' : 'plain';
+    if (w.dtype === 'F8_E4M3') return (this.options.fp8Activations ?? 'quant') === 'quant' ? 'fp8-act' : 'plain';
+    return this.options.linearActivations === 'ggml' ? 'ggml' : 'plain';
   }
 
   private linear(x: Tensor, w: Weight): Tensor {

@@ -12,13 +12,11 @@ import { RefBackend } from '../backends/ref/ref-backend.js';
 import { DeviceBackend } from '../backends/device/device-backend.js';
 import { JsDevice } from '../backends/js/js-device.js';
 import { createCpuBackend } from '../backends/cpu/cpu-backend.js';
-import { openModel } from './open-model.js';
 import { writeRandomCheckpoint } from '../conformance/random-checkpoint.js';
 import { picker } from '../conformance/random.js';
-import { SingleSequence } from '../engine/single-sequence.js';
-import { loadModel } from './registry.js';
 import { writeLlamaFamilyGguf } from '../../bench/llama-gguf.js';
 import { llamaCppLogProbs } from '../../test/helpers/llama-cpp-reference.js';
+import { tesseraLogProbs } from '../../test/helpers/log-probs.js';
 
 /** llama.cpp with F32 weights and an F32 KV cache agrees with float64 math to ~1e-5 (log-prob). */
 const TOLERANCE = 1e-4;
@@ -29,31 +27,6 @@ const MODELS: Record<string, Record<string, unknown>> = {
   'qwen2 (GQA 6/2, q/k/v bias, as R1-Distill-Qwen)': { ...BASE, model_type: 'qwen2', hidden_size: 96, num_attention_heads: 6, num_key_value_heads: 2, intermediate_size: 128, rope_theta: 10000 },
   'qwen3 (q/k RMSNorm per head, head_dim 24, tied embeddings, as R1-0528-Qwen3)': { ...BASE, model_type: 'qwen3', hidden_size: 64, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 24, intermediate_size: 96, rope_theta: 1000000, tie_word_embeddings: true },
 };
-
-function logSoftmax(row: Float32Array): Float64Array {
-  let max = -Infinity;
-  for (const v of row) max = Math.max(max, v);
-  let sum = 0;
-  for (const v of row) sum += Math.exp(v - max);
-  const lse = max + Math.log(sum);
-  return Float64Array.from(row, (v) => v - lse);
-}
-
-async function tesseraLogProbs(dir: string, backend: Backend, prompt: number[], decode: number[]): Promise<Float64Array[]> {
-  const d = openModel(dir);
-  const model = loadModel(d, backend, { kvCacheDtype: 'f32' });
-  try {
-    const V = model.info.vocabSize;
-    const seq = new SingleSequence(model, { maxTokens: prompt.length + decode.length, blockSize: 16 });
-    const p = await seq.prefill(prompt);
-    const rows = prompt.map((_, i) => logSoftmax(p.subarray(i * V, (i + 1) * V)));
-    for (const t of decode) rows.push(logSoftmax(await seq.decode(t)));
-    return rows;
-  } finally {
-    model.dispose();
-    d.close();
-  }
-}
 
 const BACKENDS: Array<[string, () => Backend]> = [
   ['ref', () => new RefBackend()],
@@ -73,7 +46,7 @@ for (const [name, config] of Object.entries(MODELS)) {
       const decode = Array.from({ length: 4 }, () => int(2, 159));
       const want = await llamaCppLogProbs(gguf, prompt, decode);
       for (const [label, make] of BACKENDS) {
-        const got = await tesseraLogProbs(hf, make(), prompt, decode);
+        const got = await tesseraLogProbs(hf, make(), prompt, decode, { kvCacheDtype: 'f32' });
         assert.equal(got.length, want.length);
         let worst = 0;
         got.forEach((row, r) => {

@@ -6,7 +6,7 @@
 import type { Backend } from '../ops/backend.js';
 import type { KvCache, KvDType } from '../ops/kv-cache.js';
 import type { Step } from '../ops/step.js';
-import type { Tensor, Weight } from '../ops/tensors.js';
+import type { LinearMode, Tensor, Weight } from '../ops/tensors.js';
 import type { TensorStore } from '../formats/tensor-store.js';
 import { ropeTable } from '../numerics/rope.js';
 import { LLAMA_MODEL_TYPES, describeLlama, llamaKvLayout, llamaRopeAmplitude, llamaRopeFrequencies, parseLlamaConfig } from './llama-config.js';
@@ -19,7 +19,7 @@ import type { LlamaLayerWeights, LlamaWeights } from './llama-weights.js';
 import type { CausalLM, ForwardInput, ForwardTrace, ModelInfo } from './model.js';
 import { StoreBinder } from './weight-binder.js';
 
-export type LlamaOptions = Pick<ModelOptions, 'kvCacheDtype'>;
+export type LlamaOptions = Pick<ModelOptions, 'kvCacheDtype' | 'linearActivations'>;
 
 /** Cached K/V default to bf16: half the memory of f32, the precision of the weights people run. */
 const DEFAULT_KV_DTYPE: KvDType = 'bf16';
@@ -31,6 +31,8 @@ export class LlamaModel implements CausalLM {
   private readonly ropeAmp: number;
   private readonly scale: number;
   private readonly kvDtype: KvDType;
+  /** 'ggml' for llama.cpp's activation conversion (GGUF files), else 'plain' */
+  private readonly linearMode: LinearMode;
 
   constructor(
     readonly config: LlamaConfig,
@@ -53,6 +55,7 @@ export class LlamaModel implements CausalLM {
     this.ropeAmp = llamaRopeAmplitude(c);
     this.scale = c.headDim ** -0.5;
     this.kvDtype = options.kvCacheDtype ?? DEFAULT_KV_DTYPE;
+    this.linearMode = options.linearActivations === 'ggml' ? 'ggml' : 'plain';
   }
 
   createKvCache(numBlocks: number, blockSize: number): KvCache {
@@ -75,7 +78,7 @@ export class LlamaModel implements CausalLM {
       trace?.hidden?.push(h);
     }
     const last = b.rmsNorm(b.gatherRows(h, input.logitRows), this.w.norm, c.rmsNormEps); // [R, hidden]
-    return b.read(b.linear(last, this.w.lmHead, 'plain')); // [R, vocab]
+    return b.read(b.linear(last, this.w.lmHead, this.linearMode)); // [R, vocab]
   }
 
   dispose(): void {
@@ -83,7 +86,7 @@ export class LlamaModel implements CausalLM {
   }
 
   private linear(x: Tensor, w: Weight, bias: Weight | null): Tensor {
-    return this.backend.linear(x, w, 'plain', 'ue8m0', bias);
+    return this.backend.linear(x, w, this.linearMode, 'ue8m0', bias);
   }
 
   private attention(l: number, w: LlamaLayerWeights, a: Tensor, cache: KvCache, step: Step): Tensor {

@@ -126,5 +126,5 @@ export function modelManifest(configPath: string, config: Record<string, unknown
 }
 
 export function loadModel(m: OpenedModel, backend: Backend, options: LoadOptions): CausalLM {
-  return m.architecture.create(m.tensors, backend, options);
+  return m.architecture.create(m.tensors, backend, { ...options, linearActivations: options.linearActivations ?? (m.format === 'gguf' ? 'ggml' : 'float') });
 }
