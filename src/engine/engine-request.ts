@@ -6,6 +6,7 @@ import { ContextLengthExceededError, RequestTooLargeError, RequestValidationErro
 import { normalizeSamplingParams } from './sampler.js';
 import type { SamplingParams, TokenLogprob } from './sampler.js';
 import type { FinishReason, SequenceInit } from './sequence.js';
+import type { TokenConstraint } from './token-constraint.js';
 
 export interface GenerateRequest {
   /** Unique among active requests; generated when absent. */
@@ -26,6 +27,12 @@ export interface GenerateRequest {
    * IncrementalDecoder + StopStringMatcher and return whether it matched.
    */
   readonly stopCheck?: (tokenId: number, outputIds: readonly number[]) => boolean;
+  /**
+   * Structured output: tokens are sampled only among those the constraint allows. The engine owns
+   * it once addRequest returns (it is disposed when the request ends); if addRequest throws, the
+   * caller still does.
+   */
+  readonly constraint?: TokenConstraint;
 }
 
 export interface Usage {
@@ -90,6 +97,11 @@ export function validateRequest(req: GenerateRequest, config: EngineConfig, info
     throw new RequestValidationError('min_tokens', `must be an integer in [0, max_tokens=${maxTokens}], got ${String(minTokens)}`);
   }
   if (req.stopCheck !== undefined && typeof req.stopCheck !== 'function') throw new RequestValidationError('stopCheck', 'must be a function');
+  // A grammar decides where the output may end: forcing EOS away or ignoring it would leave a
+  // sequence with no allowed token.
+  if (req.constraint !== undefined && (minTokens > 0 || req.ignoreEos)) {
+    throw new RequestValidationError(minTokens > 0 ? 'min_tokens' : 'ignore_eos', 'cannot be combined with structured output');
+  }
   return {
     promptIds,
     sampling: req.sampling ?? normalizeSamplingParams({}),
@@ -99,5 +111,6 @@ export function validateRequest(req: GenerateRequest, config: EngineConfig, info
     eosTokenIds: config.eosTokenIds,
     ignoreEos: req.ignoreEos ?? false,
     ...(req.cacheSalt !== undefined ? { cacheSalt: req.cacheSalt } : {}),
+    ...(req.constraint !== undefined ? { constraint: req.constraint } : {}),
   };
 }

@@ -10,5 +10,6 @@ export {
   ContextLengthExceededError, EngineConfigError, EngineDeadError, EngineError, RequestTooLargeError, RequestValidationError,
 } from './engine-errors.js';
 export type { FinishReason } from './sequence.js';
+export type { TokenConstraint } from './token-constraint.js';
 export { normalizeSamplingParams, SamplingParamsError } from './sampler.js';
 export type { SamplingParams, SamplingParamsInput, TokenLogprob } from './sampler.js';

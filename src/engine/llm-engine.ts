@@ -196,6 +196,10 @@ export class LLMEngine {
     const req = this.requests.get(seq.id);
     if (!req) throw new Error(`running sequence ${seq.id} has no request`);
     seq.appendToken(token.id);
+    if (seq.constraint && !seq.constraint.accept(token.id)) {
+      this.fail(req, new Error(`token ${token.id} was sampled although the request's grammar does not allow it`));
+      return;
+    }
     this.totals.generation++;
     if (seq.outputIds.length === 1) this.totals.prompt += seq.promptLength;
     const event: TokenEvent = {
@@ -212,10 +216,7 @@ export class LLMEngine {
       try {
         if (req.stopCheck(token.id, seq.outputIds)) reason = 'stop';
       } catch (err) {
-        // A broken hook fails its own request, not the engine.
-        this.scheduler.finish(seq, 'abort');
-        this.requests.delete(seq.id);
-        req.stream.fail(err);
+        this.fail(req, err); // a broken hook fails its own request, not the engine
         return;
       }
     }
@@ -224,7 +225,7 @@ export class LLMEngine {
 
   private finish(req: ActiveRequest, reason: FinishReason, stopTokenId: number | null): void {
     const seq = req.seq;
-    this.scheduler.finish(seq, reason);
+    this.end(seq, reason);
     seq.stopTokenId = stopTokenId;
     this.requests.delete(seq.id);
     this.finishedCount[reason]++;
@@ -237,12 +238,23 @@ export class LLMEngine {
     req.stream.end();
   }
 
+  private fail(req: ActiveRequest, err: unknown): void {
+    this.end(req.seq, 'abort');
+    this.requests.delete(req.seq.id);
+    req.stream.fail(err);
+  }
+
+  private end(seq: Sequence, reason: FinishReason): void {
+    this.scheduler.finish(seq, reason);
+    seq.constraint?.dispose();
+  }
+
   /** A failed step leaves the cache in an unknown state: fail every request and refuse new ones. */
   private die(err: unknown): void {
     const reason = err instanceof Error ? err.message : String(err);
     this.dead = new EngineDeadError(`a step failed: ${reason}`, err);
     for (const req of [...this.requests.values()]) {
-      this.scheduler.finish(req.seq, 'abort');
+      this.end(req.seq, 'abort');
       req.stream.fail(this.dead);
     }
     this.requests.clear();

@@ -27,15 +27,20 @@ export class ModelRunner {
 
   async run(chunks: readonly ScheduledChunk[]): Promise<StepResult> {
     const batch = buildForwardBatch(chunks);
+    // Grammar masks depend only on tokens already appended, so they are computed alongside the
+    // forward; unconstrained rows get none and pay nothing.
+    const masks = Promise.all(batch.logitSeqs.map((s) => s.constraint?.nextTokenMask()));
     const logits = await this.model.forward(batch.input, this.cache); // [logitRows, vocab]
+    const allowed = await masks;
     // A sequence aborted while the forward ran is still sampled (its row exists); the caller
     // drops the token. Sampling one row is negligible next to the forward.
-    const contexts: SampleContext[] = batch.logitSeqs.map((s) => ({
+    const contexts: SampleContext[] = batch.logitSeqs.map((s, i) => ({
       params: s.sampling,
       rng: s.rng,
       promptIds: s.promptIds,
       outputIds: s.outputIds,
       blockedIds: s.blockedIds(),
+      allowedMask: allowed[i],
     }));
     return { seqs: batch.logitSeqs, tokens: sampleBatch(logits, this.model.info.vocabSize, contexts) };
   }

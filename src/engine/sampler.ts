@@ -210,6 +210,8 @@ export interface SampleContext {
   readonly outputIds: readonly number[];
   /** Ids that must not be sampled now (e.g. EOS before min_tokens). */
   readonly blockedIds?: readonly number[];
+  /** Structured output: bit (id & 31) of word (id >> 5) set = id may be sampled (TokenConstraint). */
+  readonly allowedMask?: Int32Array | undefined;
 }
 
 /** Samples one token from each row of `logits` [rows.length, vocabSize]. */
@@ -236,6 +238,7 @@ export function applyPenalties(row: Float32Array, ctx: SampleContext): Float32Ar
   for (let i = 0; i < x.length; i++) if (Number.isNaN(x[i])) x[i] = -Infinity;
   for (const [id, bias] of p.logitBias) if (id < x.length) x[id] = x[id]! + bias;
   for (const id of ctx.blockedIds ?? []) if (id >= 0 && id < x.length) x[id] = -Infinity;
+  if (ctx.allowedMask !== undefined) applyMask(x, ctx.allowedMask);
 
   if (p.repetitionPenalty !== 1) {
     const seen = new Set<number>(ctx.promptIds);
@@ -255,6 +258,16 @@ export function applyPenalties(row: Float32Array, ctx: SampleContext): Float32Ar
     }
   }
   return x;
+}
+
+/** -Infinity for every id the mask does not allow; whole words of allowed ids are skipped. */
+function applyMask(x: Float32Array, mask: Int32Array): void {
+  for (let w = 0; w * 32 < x.length; w++) {
+    const bits = w < mask.length ? mask[w]! : 0;
+    if (bits === -1) continue;
+    const end = Math.min(x.length, w * 32 + 32);
+    for (let id = w * 32; id < end; id++) if ((bits & (1 << (id & 31))) === 0) x[id] = -Infinity;
+  }
 }
 
 function argmaxFinite(x: Float32Array): number {

@@ -2,6 +2,7 @@
 // KV in the cache, where that KV lives (block table) and why it stopped. Bookkeeping only.
 import { createRng } from './sampler.js';
 import type { Rng, SamplingParams } from './sampler.js';
+import type { TokenConstraint } from './token-constraint.js';
 
 export type SequenceStatus = 'waiting' | 'running' | 'finished';
 export type FinishReason = 'stop' | 'length' | 'abort';
@@ -19,6 +20,7 @@ export interface SequenceInit {
   readonly ignoreEos?: boolean;
   /** Mixed into the first block hash so tenants with different salts never share cached KV. */
   readonly cacheSalt?: string;
+  readonly constraint?: TokenConstraint;
   /** ms timestamp */
   readonly arrivalTime?: number;
 }
@@ -36,6 +38,8 @@ export class Sequence {
   readonly eosTokenIds: ReadonlySet<number>;
   readonly ignoreEos: boolean;
   readonly cacheSalt: string | undefined;
+  /** structured output: which tokens may come next */
+  readonly constraint: TokenConstraint | undefined;
   readonly arrivalTime: number;
   /** Per-request RNG: seeded requests reproduce regardless of what else is batched with them. */
   readonly rng: Rng;
@@ -70,6 +74,7 @@ export class Sequence {
     this.eosTokenIds = new Set(init.eosTokenIds ?? []);
     this.ignoreEos = init.ignoreEos ?? false;
     this.cacheSalt = init.cacheSalt;
+    this.constraint = init.constraint;
     this.arrivalTime = init.arrivalTime ?? Date.now();
     this.rng = createRng(init.sampling.seed);
   }
