@@ -2,9 +2,13 @@
 // DeepSeek-V3-architecture MoE) or `--model qwen2` (DeepSeek-R1-Distill-Qwen-1.5B's shape).
 //
 //   npx tsc -p tsconfig.json && node dist/bench/compare-llama-cpp.js [--model dsv3|qwen2] \
-//     [--prompt-tokens 128] [--gen-tokens 64] [--threads 2] [--reps 3] [--skip-tessera] [--skip-llama]
+//     [--gguf BF16|Q8_0|Q4_K_M|...] [--prompt-tokens 128] [--gen-tokens 64] [--threads 2] [--reps 3] \
+//     [--skip-tessera] [--skip-llama]
 //
 // 1. generates bench/out/<model>-bench (HF directory + BF16 GGUF) unless a matching one exists;
+//    with `--gguf TYPE` other than BF16, also model-<type>.gguf (requantize-gguf.ts, as
+//    llama-quantize would), and both engines run that one file (Tessera with llama.cpp's
+//    activation conversion, the default for GGUF files); without it Tessera runs the HF directory;
 // then, `--reps` times (more, up to `--max-attempts`, default 3 x reps, while other processes
 // disturbed some runs), interleaved so that each engine sees the same machine conditions:
 // 2. measures memory read bandwidth (bench/membw.ts);
@@ -14,8 +18,8 @@
 //    skipped with a message when the CLI is missing or fails.
 // Prints medians, ratios and decode bandwidth as a fraction of the measured bandwidth, and writes
 // all raw numbers to bench/out/compare-<time>.json.
-import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   CPU_TIME_MARKER,
@@ -32,6 +36,9 @@ import {
 import { benchModelRecipe } from './bench-models.js';
 import { defaultModelDir, makeBenchModel } from './make-model.js';
 import { measureMemoryBandwidth } from './membw.js';
+import { GGUF_OUT_TYPES } from './gguf-quant.js';
+import type { GgufOutType } from './gguf-quant.js';
+import { requantizeGguf } from './requantize-gguf.js';
 import type { MemBwResult } from './membw.js';
 
 interface EngineRun {
@@ -126,10 +133,21 @@ function row(cells: readonly string[], widths: readonly number[]): string {
   return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
 }
 
+/** model-<type>.gguf next to the BF16 file, written from it unless it is already there and newer. */
+async function quantizedBenchFile(bf16Path: string, type: string, log: (m: string) => void): Promise<string> {
+  if (!(GGUF_OUT_TYPES as readonly string[]).includes(type)) throw new Error(`--gguf ${type}: not one of ${GGUF_OUT_TYPES.join(', ')}`);
+  const path = join(dirname(bf16Path), `model-${type.toLowerCase()}.gguf`);
+  if (existsSync(path) && statSync(path).mtimeMs >= statSync(bf16Path).mtimeMs) return path;
+  log(`requantizing ${bf16Path} to ${type} ...`);
+  await requantizeGguf(bf16Path, path, type as GgufOutType);
+  return path;
+}
+
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2), {
     model: 'dsv3',
     modelDir: '',
+    gguf: 'BF16',
     promptTokens: 128,
     genTokens: 64,
     threads: 2,
@@ -148,8 +166,10 @@ async function main(): Promise<void> {
   const model = await makeBenchModel(recipe, a.modelDir || defaultModelDir(recipe));
   const p = model.params;
   const common = ['--prompt-tokens', String(a.promptTokens), '--gen-tokens', String(a.genTokens), '--threads', String(a.threads)];
-  const llamaArgs = ['--model', model.ggufPath, ...common, '--flash-attention', a.flashAttention, '--json'];
-  const tesseraArgs = ['bench', '--model', model.hfDir, ...common, '--json'];
+  const gguf = a.gguf === 'BF16' ? null : await quantizedBenchFile(model.ggufPath, a.gguf, log);
+  const llamaArgs = ['--model', gguf ?? model.ggufPath, ...common, '--flash-attention', a.flashAttention, '--json'];
+  const tesseraArgs = ['bench', '--model', gguf ?? model.hfDir, ...common, '--json'];
+  const ggufActive = gguf ? recipe.ggufActiveBytes(gguf) : model.ggufActiveBytesPerToken;
   const timeoutMs = a.timeoutS * 1000;
 
   let tesseraSkip: string | undefined = a.skipTessera ? 'skipped (--skip-tessera)' : undefined;
@@ -198,7 +218,7 @@ async function main(): Promise<void> {
   const bwClean = bwOk.filter((b) => b.other_load_cpus <= DISTURBED_CPUS);
   const bwBest = (bwClean.length ? bwClean : bwOk).map((b) => b.best_gb_s!);
   const bandwidth = bwBest.length ? median(bwBest) : undefined;
-  const activeBytes = p.activeBytesPerTokenBf16;
+  const activeBytes = gguf ? ggufActive : p.activeBytesPerTokenBf16;
   const ls = llama.length ? summarize(llama, activeBytes, bandwidth) : undefined;
   const ts = tessera.length ? summarize(tessera, activeBytes, bandwidth) : undefined;
 
@@ -206,8 +226,9 @@ async function main(): Promise<void> {
   console.log('');
   console.log(`model: ${model.dir}`);
   console.log(`  ${recipe.label}, ${(p.totalParams / 1e6).toFixed(1)}M params (${gb(p.totalBytesBf16)} GB BF16), ` +
-    `${(p.activeParamsPerToken / 1e6).toFixed(1)}M active per token (${(activeBytes / 1e6).toFixed(1)} MB/token at 2 bytes; ` +
+    `${(p.activeParamsPerToken / 1e6).toFixed(1)}M active per token (${(p.activeBytesPerTokenBf16 / 1e6).toFixed(1)} MB/token at 2 bytes; ` +
     `GGUF with ${recipe.ggufF32Note}: ${(model.ggufActiveBytesPerToken / 1e6).toFixed(1)} MB)`);
+  if (gguf) console.log(`  both engines on ${gguf} (${a.gguf}): ${(ggufActive / 1e6).toFixed(1)} MB of weights per decoded token`);
   console.log(`prompt ${a.promptTokens} tokens, ${a.genTokens} decoded tokens, ${a.threads} threads; ${bw.length} repetition${bw.length === 1 ? '' : 's'}, medians over undisturbed runs`);
   console.log(bandwidth !== undefined
     ? `memory read bandwidth, ${a.threads} threads over ${a.membwGib} GiB: ${bandwidth.toFixed(1)} GB/s (median of per-repetition best: ${bwBest.map((x) => x.toFixed(1)).join(', ')})`
