@@ -9,6 +9,6 @@ export interface TokenConstraint {
   nextTokenMask(): Promise<Int32Array>;
   /** Advances the state by one appended token; false if the token was not allowed. */
   accept(tokenId: number): boolean;
-  /** Frees the state; called once when the request ends, however it ends. */
+  /** Frees the state when the request ends, however it ends; later calls do nothing. */
   dispose(): void;
 }

@@ -65,12 +65,12 @@ test('a forced DSML tool call follows the tool schema', async () => {
     { name: 'noop', parameters: undefined },
   ];
   const ebnf = (schema: string) => grammar.jsonSchemaEbnf(schema);
-  const named = await toolCallSource('deepseek-v32', tools, 'get_weather', ebnf);
+  const named = await toolCallSource('deepseek-v32', tools, 'get_weather', true, ebnf);
   const call = '<｜DSML｜parameter name="city" string="true">Paris</｜DSML｜parameter>\n<｜DSML｜parameter name="days" string="false">3</｜DSML｜parameter>\n</｜DSML｜invoke>\n</｜DSML｜function_calls>';
   assert.equal(await accepts(grammar, named, encode(call), eos), true);
   assert.equal(await accepts(grammar, named, encode(call.replace('>3<', '>"3"<')), eos), false);
-  const required = await toolCallSource('deepseek-v32', tools, undefined, ebnf);
+  const required = await toolCallSource('deepseek-v32', tools, undefined, true, ebnf);
   assert.equal(await accepts(grammar, required, encode(`noop">\n</｜DSML｜invoke>\n<｜DSML｜invoke name="get_weather">\n${call}`), eos), true);
-  const v3 = await toolCallSource('deepseek-v3', tools, 'get_weather', ebnf);
+  const v3 = await toolCallSource('deepseek-v3', tools, 'get_weather', false, ebnf);
   assert.equal(await accepts(grammar, v3, encode('{"city": "Oslo"}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>'), eos), true);
 });

@@ -1,7 +1,8 @@
 // Forced tool calls (tool_choice "required" or a named function): a grammar for the rest of the
 // call in the model's own syntax, after the opening the chat prompt already wrote (see
 // forcedPrefix in src/text/chat-prompt.ts), with the arguments held to each tool's JSON schema.
-// One or more calls, then the closing marker; then only EOS.
+// A named function is called once; "required" makes one call, or several when parallel calls are
+// allowed; then the closing marker, then only EOS.
 //   V3:   ...function<｜tool▁sep｜>NAME\n```json\n  ARGS \n```<｜tool▁call▁end｜> ... <｜tool▁calls▁end｜>
 //   V3.1: ...NAME<｜tool▁sep｜>  ARGS <｜tool▁call▁end｜> ... <｜tool▁calls▁end｜>
 //   V3.2: ...<｜DSML｜invoke name="NAME">\n  one parameter per line: plain strings raw
@@ -24,7 +25,7 @@ export type JsonEbnf = (schema: string) => Promise<string>;
 
 const s = ebnfString;
 
-export async function toolCallSource(format: ToolCallFormatName, tools: readonly ToolSchema[], forcedName: string | undefined, jsonEbnf: JsonEbnf): Promise<GrammarSource> {
+export async function toolCallSource(format: ToolCallFormatName, tools: readonly ToolSchema[], forcedName: string | undefined, parallel: boolean, jsonEbnf: JsonEbnf): Promise<GrammarSource> {
   const rules: string[] = [];
   // call_i: a call of tool i from its name on; rest_i: the same after the name.
   for (const [i, tool] of tools.entries()) {
@@ -34,7 +35,8 @@ export async function toolCallSource(format: ToolCallFormatName, tools: readonly
   }
   const anyCall = `(${tools.map((_, i) => `call_${i}`).join(' | ')})`;
   const first = forcedName !== undefined ? `rest_${tools.findIndex((t) => t.name === forcedName)}` : anyCall;
-  rules.unshift(`root ::= ${first} (${s(nextOpen(format))} ${anyCall})* ${s(callsEnd(format))}`);
+  const more = forcedName === undefined && parallel ? ` (${s(nextOpen(format))} ${anyCall})*` : '';
+  rules.unshift(`root ::= ${first}${more} ${s(callsEnd(format))}`);
   return { type: 'ebnf', text: rules.join('\n') + '\n' };
 }
 

@@ -4,6 +4,9 @@
 // `choices: []`, then `data: [DONE]`.
 import { buildChatPrompt, isEmptyDelta } from '../text/index.js';
 import type { ChatPrompt, GeneratedToken, TextDelta, TextFinishEvent, ToolChoice } from '../text/index.js';
+import type { TokenConstraint } from '../engine/index.js';
+import { toolCallSource } from '../grammar/index.js';
+import { normalizeTools } from '../tokenizer/index.js';
 import type { ChatMessageInput, ToolCall, ToolDefinition } from '../tokenizer/index.js';
 import { invalid, toApiError } from './api-error.js';
 import { ChoiceSet } from './choices.js';
@@ -14,6 +17,16 @@ import { admit, checkModel, nowSeconds, usageJson } from './handler-context.js';
 import type { HandlerContext } from './handler-context.js';
 import { SseWriter, sendJson } from './http-io.js';
 import { chatLogprobs } from './logprobs-format.js';
+import { makeConstraints, parseStructuredOutput } from './structured-output.js';
+import type { StructuredSpec } from './structured-output.js';
+
+interface ParsedChat {
+  readonly prompt: ChatPrompt;
+  readonly params: GenerationParams;
+  readonly structured: StructuredSpec | null;
+  /** a forced tool call: the grammar holds its arguments to the tool's schema */
+  readonly forcedTools: { readonly tools: readonly unknown[]; readonly name: string | undefined; readonly parallel: boolean } | null;
+}
 
 function parseToolChoice(f: Fields): ToolChoice | undefined {
   const v = f.raw['tool_choice'];
@@ -32,17 +45,16 @@ function thinkingFlag(f: Fields): { thinking: boolean; kwargs: Readonly<Record<s
   return { thinking: t ?? false, kwargs };
 }
 
-function parseChat(ctx: HandlerContext, body: unknown): { prompt: ChatPrompt; params: GenerationParams } {
+function parseChat(ctx: HandlerContext, body: unknown): ParsedChat {
   const f = new Fields(body);
   checkModel(f, ctx.tm);
   const messages = f.array('messages', { maxItems: 10_000 });
   if (messages === undefined) throw invalid('messages', 'messages is required', 'missing_required_parameter');
   const tools = f.array('tools', { maxItems: 256 });
   const toolChoice = parseToolChoice(f);
-  const format = f.object('response_format');
-  if (format !== undefined && format['type'] !== 'text') {
-    throw invalid('response_format', `response_format ${JSON.stringify(format['type'])} is not supported (no grammar engine); only "text"`, 'unsupported_value');
-  }
+  const structured = parseStructuredOutput(f);
+  const forced = toolChoice === 'required' || typeof toolChoice === 'object';
+  if (forced && structured) throw invalid(structured.param, `${structured.param} cannot be combined with tool_choice "required" or a named function: the answer is the tool call`, 'unsupported_value');
   const { thinking, kwargs } = thinkingFlag(f);
   const params = parseGenerationParams(f, ctx.tm, 'chat');
   const prompt = buildChatPrompt(ctx.tm, {
@@ -51,16 +63,32 @@ function parseChat(ctx: HandlerContext, body: unknown): { prompt: ChatPrompt; pa
     ...(toolChoice !== undefined ? { toolChoice } : {}),
     thinking,
     ...(kwargs !== undefined ? { templateKwargs: kwargs } : {}),
+    structured: structured !== null,
   });
-  return { prompt, params };
+  const parallel = f.bool('parallel_tool_calls') ?? true;
+  const forcedTools = forced ? { tools: tools ?? [], name: typeof toolChoice === 'object' ? toolChoice.name : undefined, parallel } : null;
+  return { prompt, params, structured, forcedTools };
+}
+
+async function chatConstraints(ctx: HandlerContext, parsed: ParsedChat): Promise<TokenConstraint[]> {
+  const n = parsed.params.n;
+  if (parsed.structured) return makeConstraints(await ctx.grammar(), parsed.structured, n);
+  const format = ctx.tm.toolFormat;
+  if (parsed.forcedTools === null || format === null) return [];
+  const grammar = await ctx.grammar();
+  const tools = normalizeTools(parsed.forcedTools.tools).map((t) => ({ name: t.name, parameters: t.parameters }));
+  const source = await toolCallSource(format.name, tools, parsed.forcedTools.name, parsed.forcedTools.parallel, (schema) => grammar.jsonSchemaEbnf(schema));
+  return makeConstraints(grammar, { source, param: 'tools' }, n);
 }
 
 export async function chatCompletions(ctx: HandlerContext, body: unknown): Promise<void> {
-  let parsed: { prompt: ChatPrompt; params: GenerationParams };
+  let parsed: ParsedChat;
   let set: ChoiceSet;
+  let constraints: TokenConstraint[] = [];
   try {
     parsed = parseChat(ctx, body);
     admit(ctx, parsed.params.n);
+    constraints = await chatConstraints(ctx, parsed);
     const { prompt, params } = parsed;
     set = new ChoiceSet(
       ctx.tm,
@@ -73,15 +101,18 @@ export async function chatCompletions(ctx: HandlerContext, body: unknown): Promi
         toolFormat: prompt.toolFormat,
         toolPrefix: prompt.toolPrefix,
         requestId: `${ctx.requestId}-${i}`,
+        ...(constraints[i] ? { constraint: constraints[i] } : {}),
       })),
       ctx.metrics,
       ctx.arrival,
     );
   } catch (e) {
+    for (const c of constraints) c.dispose(); // those the engine took are disposed there too, harmlessly
     throw toApiError(e, 'messages');
   }
   const onAbort = () => set.abort();
   ctx.signal.addEventListener('abort', onAbort);
+  if (ctx.signal.aborted) set.abort(); // gone while the grammar compiled
   try {
     if (parsed.params.stream) await streamChat(ctx, set, parsed.prompt, parsed.params);
     else await completeChat(ctx, set, parsed.prompt, parsed.params);

@@ -2,6 +2,7 @@
 // text. `echo` puts the prompt in front of the text; with `logprobs` it also scores the prompt's
 // own tokens (first token: null), the classic way to get prompt logprobs. max_tokens 0 with echo
 // only scores.
+import type { TokenConstraint } from '../engine/index.js';
 import { scorePrompt } from '../text/index.js';
 import type { GeneratedToken, PromptTokenLogprob, TextFinishEvent, TextRequest } from '../text/index.js';
 import { invalid, toApiError } from './api-error.js';
@@ -14,6 +15,8 @@ import type { HandlerContext } from './handler-context.js';
 import { SseWriter, sendJson } from './http-io.js';
 import { CompletionLogprobsBuilder, concatLogprobs } from './logprobs-format.js';
 import type { CompletionLogprobs } from './logprobs-format.js';
+import { makeConstraints, parseStructuredOutput } from './structured-output.js';
+import type { StructuredSpec } from './structured-output.js';
 
 const MAX_PROMPTS = 64;
 
@@ -56,6 +59,7 @@ interface ParsedCompletion {
   readonly prompts: Prompt[];
   readonly params: GenerationParams;
   readonly echo: boolean;
+  readonly structured: StructuredSpec | null;
 }
 
 function parseCompletion(ctx: HandlerContext, body: unknown): ParsedCompletion {
@@ -68,28 +72,41 @@ function parseCompletion(ctx: HandlerContext, body: unknown): ParsedCompletion {
   if (bestOf !== undefined && bestOf !== params.n) throw invalid('best_of', 'best_of other than n is not supported', 'unsupported_value');
   const echo = f.bool('echo') ?? false;
   if (params.maxTokens === 0 && !echo) throw invalid('max_tokens', 'max_tokens must be >= 1 (0 is allowed only with echo)');
+  const structured = parseStructuredOutput(f);
   const prompts = parsePrompts(ctx, f);
-  return { prompts, params, echo };
+  return { prompts, params, echo, structured };
 }
 
 export async function completions(ctx: HandlerContext, body: unknown): Promise<void> {
   let parsed: ParsedCompletion;
   let set: ChoiceSet | null = null;
+  let constraints: TokenConstraint[] = [];
   try {
     parsed = parseCompletion(ctx, body);
-    const { prompts, params } = parsed;
+    const { prompts, params, structured } = parsed;
     if (params.maxTokens !== 0) {
       admit(ctx, prompts.length * params.n);
+      const n = params.n;
+      if (structured) constraints = await makeConstraints(await ctx.grammar(), structured, prompts.length * n);
       const requests: TextRequest[] = prompts.flatMap((p, pi) =>
-        params.sampling.map((sampling, i) => ({ ...params.request, promptIds: p.ids, sampling, maxTokens: params.maxTokens, requestId: `${ctx.requestId}-${pi}-${i}` })),
+        params.sampling.map((sampling, i) => ({
+          ...params.request,
+          promptIds: p.ids,
+          sampling,
+          maxTokens: params.maxTokens,
+          requestId: `${ctx.requestId}-${pi}-${i}`,
+          ...(constraints[pi * n + i] ? { constraint: constraints[pi * n + i] } : {}),
+        })),
       );
       set = new ChoiceSet(ctx.tm, requests, ctx.metrics, ctx.arrival);
     }
   } catch (e) {
+    for (const c of constraints) c.dispose(); // those the engine took are disposed there too, harmlessly
     throw toApiError(e, 'prompt');
   }
   const onAbort = () => set?.abort();
   ctx.signal.addEventListener('abort', onAbort);
+  if (ctx.signal.aborted) set?.abort(); // gone while the grammar compiled
   try {
     if (parsed.params.stream) await streamCompletion(ctx, set, parsed);
     else await complete(ctx, set, parsed);

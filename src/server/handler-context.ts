@@ -1,6 +1,7 @@
 // What a route handler gets from the server, and small helpers the handlers share.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Usage } from '../engine/index.js';
+import type { GrammarEngine } from '../grammar/index.js';
 import type { TextModel } from '../text/index.js';
 import { ApiError } from './api-error.js';
 import type { Fields } from './fields.js';
@@ -38,6 +39,8 @@ export interface HandlerContext {
   readonly requestId: string;
   /** extra headers for the response (X-Request-Id) */
   readonly headers: Readonly<Record<string, string>>;
+  /** the model's grammar engine, made on first use */
+  readonly grammar: () => Promise<GrammarEngine>;
 }
 
 /** 404 for a model name this server does not serve (absent = the served model). */

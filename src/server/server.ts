@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { GrammarEngine, grammarVocab } from '../grammar/index.js';
 import type { TextModel } from '../text/index.js';
 import { ApiError, toApiError } from './api-error.js';
 import { ApiKeys, Cors } from './auth-cors.js';
@@ -41,6 +42,7 @@ export class TesseraServer {
   readonly http: Server;
   #state: ServerState = 'loading';
   #tm: TextModel | null = null;
+  #grammar: Promise<GrammarEngine> | null = null;
   #inFlight = 0;
   readonly #controllers = new Set<AbortController>();
   #drained: (() => void) | null = null;
@@ -85,6 +87,7 @@ export class TesseraServer {
   /** The model is loaded: start serving. */
   setModel(tm: TextModel): void {
     this.#tm = tm;
+    this.#grammar = null;
     this.#readyAt = Date.now();
     if (this.#state === 'loading') this.#state = 'ready';
   }
@@ -200,6 +203,16 @@ export class TesseraServer {
     return this.#tm;
   }
 
+  // Building the vocabulary for xgrammar takes a moment, so only servers that get a structured
+  // request pay it, once.
+  #grammarFor(tm: TextModel): Promise<GrammarEngine> {
+    if (this.#grammar === null) {
+      this.#grammar = GrammarEngine.create(grammarVocab(tm.tokenizer, tm.tokenTexts, tm.model.info.vocabSize, tm.engine.config.eosTokenIds));
+      this.#grammar.catch(() => (this.#grammar = null));
+    }
+    return this.#grammar;
+  }
+
   async #generate(req: IncomingMessage, res: ServerResponse, handler: Handler, meta: { arrival: number; requestId: string; headers: Record<string, string> }): Promise<void> {
     const tm = this.#ready();
     const controller = new AbortController();
@@ -211,7 +224,7 @@ export class TesseraServer {
     this.#controllers.add(controller);
     try {
       const body = await readJsonBody(req, this.options.maxBodyBytes);
-      const ctx: HandlerContext = { tm, options: this.options, metrics: this.metrics, res, signal: controller.signal, ...meta };
+      const ctx: HandlerContext = { tm, options: this.options, metrics: this.metrics, res, signal: controller.signal, grammar: () => this.#grammarFor(tm), ...meta };
       const result = await handler(ctx, body);
       if (result !== undefined) sendJson(res, 200, result, meta.headers);
     } catch (e) {

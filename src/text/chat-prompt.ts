@@ -1,7 +1,8 @@
 // Chat input (OpenAI messages, tools, tool_choice, thinking) -> prompt ids plus what the output
 // side needs to read the answer: whether it starts inside a think block and how tool calls look.
 // tool_choice "required" or a named function is honoured by writing the opening of the model's own
-// tool-call syntax into the prompt (the model continues it), since there is no grammar engine.
+// tool-call syntax into the prompt; the server's grammar then holds the rest of the call to the
+// tool's schema.
 import { normalizeTools } from '../tokenizer/index.js';
 import type { ChatMessageInput, ChatRequest, ToolCallFormat, ToolDefinition } from '../tokenizer/index.js';
 import {
@@ -18,6 +19,8 @@ export interface ChatPromptInput {
   readonly toolChoice?: ToolChoice;
   readonly thinking?: boolean;
   readonly templateKwargs?: Readonly<Record<string, unknown>>;
+  /** The answer follows a grammar from its first token, so there is no think block. */
+  readonly structured?: boolean;
 }
 
 export interface ChatPrompt {
@@ -71,25 +74,26 @@ export function buildChatPrompt(text: TextTokenizer, input: ChatPromptInput): Ch
   if (forced && text.toolFormat === null) {
     throw new ChatPromptError('tool_choice', `cannot force a tool call: this model's tool-call format is unknown`);
   }
+  // A forced call or a grammar starts right away, so there is no room for a think block.
+  const noThink = forced || (input.structured ?? false);
   const request: ChatRequest = {
     messages: input.messages,
     tools: tools.length > 0 ? tools : null,
-    // A forced call starts right away, so there is no room for a think block.
-    thinking: forced ? false : (input.thinking ?? false),
+    thinking: noThink ? false : (input.thinking ?? false),
     ...(input.templateKwargs !== undefined ? { templateKwargs: input.templateKwargs } : {}),
   };
   const rendered = text.chat.render(request);
   const prefix = forced && text.toolFormat ? forcedPrefix(text.toolFormat, typeof choice === 'object' ? choice.name : undefined) : '';
-  // R1-Distill templates open `<think>\n` whatever `thinking` says; a forced call closes that block
-  // first, as the model does after reasoning, so the call is not written inside it.
-  const closeThink = prefix !== '' && rendered.startsInReasoning ? `${THINK_END}\n\n` : '';
+  // R1-Distill templates open `<think>\n` whatever `thinking` says; a forced call or a grammar
+  // closes that block first, as the model does after reasoning, so the answer is not written inside it.
+  const closeThink = noThink && rendered.startsInReasoning ? `${THINK_END}\n\n` : '';
   const fullText = rendered.text + closeThink + prefix;
   // Special tokens are spelled out in the rendered text, so none are added.
   const ids = text.tokenizer.encode(fullText, { addSpecialTokens: false });
   return {
     ids,
     text: fullText,
-    startsInReasoning: prefix === '' && rendered.startsInReasoning,
+    startsInReasoning: !noThink && rendered.startsInReasoning,
     toolFormat: parseTools ? text.toolFormat : null,
     toolPrefix: prefix,
   };

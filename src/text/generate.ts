@@ -1,6 +1,6 @@
 // A request for one choice: prompt ids + options in, a stream of text deltas and one finish event
 // out. This is the only generation loop: `tessera run`, `tessera chat` and the server all use it.
-import type { LLMEngine, RequestHandle, SamplingParams, TokenLogprob, Usage } from '../engine/index.js';
+import type { LLMEngine, RequestHandle, SamplingParams, TokenConstraint, TokenLogprob, Usage } from '../engine/index.js';
 import type { Tokenizer, ToolCall, ToolCallFormat } from '../tokenizer/index.js';
 import { OutputProcessor } from './output-processor.js';
 import type { TextDelta } from './output-processor.js';
@@ -21,6 +21,8 @@ export interface TextRequest {
   readonly reasoning?: { readonly startsInReasoning: boolean } | null;
   readonly toolFormat?: ToolCallFormat | null;
   readonly toolPrefix?: string;
+  /** Structured output; the engine owns it once this request is queued. */
+  readonly constraint?: TokenConstraint;
 }
 
 /** One generated token with its logprob facts (when sampling.logprobs). */
@@ -92,6 +94,7 @@ export function generateText(ctx: GenerationContext, req: TextRequest): TextStre
     ...(req.stopTokenIds !== undefined ? { stopTokenIds: req.stopTokenIds } : {}),
     ...(req.ignoreEos !== undefined ? { ignoreEos: req.ignoreEos } : {}),
     ...(req.cacheSalt !== undefined ? { cacheSalt: req.cacheSalt } : {}),
+    ...(req.constraint !== undefined ? { constraint: req.constraint } : {}),
     // Runs synchronously inside the engine step: a matched stop string ends the request before
     // the next forward.
     ...((req.stop ?? []).length > 0 ? { stopCheck: (id: number, ids: readonly number[]) => out.advance(ids.length - 1, id) } : {}),
