@@ -126,34 +126,24 @@ export function k4ScaleMin(b: Uint8Array, s: number, j: number): [number, number
   return [(b[s + j + 4]! & 15) | ((b[s + j - 4]! >> 6) << 4), (b[s + j + 4]! >> 4) | ((b[s + j]! >> 6) << 4)];
 }
 
-// Q4_K / Q5_K: sub-block i (32 elements) is the low (i even) or high (i odd) nibble of qs[32·(i>>1) + l].
-function q4_K(b: Uint8Array, p: number, out: Float32Array, o: number): void {
-  const d = half(b, p);
-  const min = half(b, p + 2);
-  for (let i = 0; i < 8; i++) {
-    const [sc, m] = k4ScaleMin(b, p + 4, i);
-    const d1 = fr(d * sc);
-    const m1 = fr(min * m);
-    const qs = p + 16 + 32 * (i >> 1);
-    const shift = 4 * (i & 1);
-    for (let l = 0; l < 32; l++) out[o + 32 * i + l] = fr(fr(d1 * ((b[qs + l]! >> shift) & 15)) - m1);
-  }
-}
-
-function q5_K(b: Uint8Array, p: number, out: Float32Array, o: number): void {
-  const d = half(b, p);
-  const min = half(b, p + 2);
-  for (let i = 0; i < 8; i++) {
-    const [sc, m] = k4ScaleMin(b, p + 4, i);
-    const d1 = fr(d * sc);
-    const m1 = fr(min * m);
-    const qs = p + 48 + 32 * (i >> 1);
-    const shift = 4 * (i & 1);
-    for (let l = 0; l < 32; l++) {
-      const q = ((b[qs + l]! >> shift) & 15) + ((b[p + 16 + l]! >> i) & 1 ? 16 : 0);
-      out[o + 32 * i + l] = fr(fr(d1 * q) - m1);
+// Q4_K / Q5_K: sub-block i (32 elements) is the low (i even) or high (i odd) nibble of qs[32·(i>>1) + l];
+// Q5_K's fifth bit of element l of sub-block i is bit i of qh[l] (the 32 bytes after the scales).
+function kQuant(fifthBit: boolean): BlockDecoder {
+  return (b, p, out, o) => {
+    const d = half(b, p);
+    const min = half(b, p + 2);
+    for (let i = 0; i < 8; i++) {
+      const [sc, m] = k4ScaleMin(b, p + 4, i);
+      const d1 = fr(d * sc);
+      const m1 = fr(min * m);
+      const qs = p + (fifthBit ? 48 : 16) + 32 * (i >> 1);
+      const shift = 4 * (i & 1);
+      for (let l = 0; l < 32; l++) {
+        const q = ((b[qs + l]! >> shift) & 15) + (fifthBit && (b[p + 16 + l]! >> i) & 1 ? 16 : 0);
+        out[o + 32 * i + l] = fr(fr(d1 * q) - m1);
+      }
     }
-  }
+  };
 }
 
 // Q6_K: sub-block i = 8n + 2g + h (n < 2, g < 4, h < 2), elements 16i + l: L = 16h + l indexes
@@ -174,7 +164,7 @@ function q6_K(b: Uint8Array, p: number, out: Float32Array, o: number): void {
   }
 }
 
-const DECODERS: Readonly<Record<QuantDType, BlockDecoder>> = { Q8_0: q8_0, Q4_0: q4_0, Q4_1: q4_1, Q5_0: q5_0, Q5_1: q5_1, Q2_K: q2_K, Q3_K: q3_K, Q4_K: q4_K, Q5_K: q5_K, Q6_K: q6_K };
+const DECODERS: Readonly<Record<QuantDType, BlockDecoder>> = { Q8_0: q8_0, Q4_0: q4_0, Q4_1: q4_1, Q5_0: q5_0, Q5_1: q5_1, Q2_K: q2_K, Q3_K: q3_K, Q4_K: kQuant(false), Q5_K: kQuant(true), Q6_K: q6_K };
 
 /**
  * Dequantizes `blocks` consecutive blocks of `dtype` starting at byte `at` of `bytes` into `out`
