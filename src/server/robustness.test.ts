@@ -70,7 +70,7 @@ function hostileCases(): Case[] {
     tools: ['x', [{}], [{ type: 'function' }], [{ type: 'function', function: { name: '' } }], [{ type: 'retrieval', function: { name: 'f' } }], [5]],
     tool_choice: ['sometimes', { type: 'function' }, 'required', { type: 'function', function: { name: 'nope' } }, 5],
     chat_template_kwargs: ['x', 5, { thinking: 'yes' }],
-    response_format: [{ type: 'json_object' }, { type: 'json_schema', json_schema: {} }, 'x'],
+    response_format: [{ type: 'xml' }, { type: 'json_schema', json_schema: {} }, { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'nope' } } }, 'x'],
     model: ['unknown-model', 5, {}],
     include_stop_str_in_output: ['x'],
     ignore_eos: ['x'],
