@@ -57,29 +57,24 @@ for (let rep = 0; rep < 5; rep++) {
 // generates exactly --tokens tokens, as the unconstrained ones do with ignore_eos.
 const long: GrammarSource = { type: 'regex', pattern: `[a-z ]{${args.tokens * 8}}` };
 const prompt = tm.tokenizer.encode('Once upon a time');
-async function decode(constrained: number): Promise<{ msPerStep: number; unconstrainedMsPerToken: number }> {
+async function decode(constrained: number): Promise<number> {
   const constraints: TokenConstraint[] = await Promise.all(Array.from({ length: constrained }, () => grammar.constraint(long)));
   const start = performance.now();
-  const finished: number[] = [];
   await Promise.all(
     Array.from({ length: args.seqs }, async (_, i) => {
       const c = constraints[i];
       const r = await tm.engine.generate({ promptIds: prompt, sampling: normalizeSamplingParams({ temperature: 1, seed: i }), maxTokens: args.tokens, ...(c ? { constraint: c } : { ignoreEos: true }) });
       if (r.tokenIds.length !== args.tokens) throw new Error(`sequence ${i} stopped after ${r.tokenIds.length} tokens`);
-      if (!c) finished.push(performance.now() - start);
     }),
   );
-  const ms = performance.now() - start;
-  return { msPerStep: ms / args.tokens, unconstrainedMsPerToken: finished.length > 0 ? median(finished) / args.tokens : NaN };
+  return (performance.now() - start) / args.tokens;
 }
 await decode(0); // warm-up
-const runs = { none: [] as number[], all: [] as number[], one: [] as number[], oneOthers: [] as number[] };
+const runs = { none: [] as number[], all: [] as number[], one: [] as number[] };
 for (let rep = 0; rep < 3; rep++) {
-  runs.none.push((await decode(0)).msPerStep);
-  runs.all.push((await decode(args.seqs)).msPerStep);
-  const one = await decode(1);
-  runs.one.push(one.msPerStep);
-  runs.oneOthers.push(one.unconstrainedMsPerToken);
+  runs.none.push(await decode(0));
+  runs.all.push(await decode(args.seqs));
+  runs.one.push(await decode(1));
 }
 await tm.close();
 
@@ -93,7 +88,6 @@ const result = {
   grammarUsPerToken: +(median(perToken) * 1000).toFixed(1),
   samplerRowUsWithoutMask: +(median(plain) * 1000).toFixed(1),
   stepMs: { unconstrained: +median(runs.none).toFixed(2), allConstrained: +median(runs.all).toFixed(2), oneConstrained: +median(runs.one).toFixed(2) },
-  unconstrainedMsPerTokenBesideOneConstrained: +median(runs.oneOthers).toFixed(2),
 };
 if (args.json) console.log(JSON.stringify(result));
 else {
