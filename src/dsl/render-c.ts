@@ -3,13 +3,17 @@
 import type { BinOp, Expr, Kernel, Param, Scalar, Stmt } from './ir.js';
 import { INFIX, cFamilyConstant } from './render-base.js';
 import { CpuRenderer } from './render-cpu.js';
-import { C_VECTOR_PRELUDE, cPrefetch, vectorizeReduce } from './vectorize-c.js';
+import { DEFAULT_C_TARGET } from './c-target.js';
+import type { CTarget } from './c-target.js';
+import { cPrefetch, cVectorPrelude, vectorizeReduce } from './vectorize-c.js';
 
 const C_TYPES: Record<Scalar, string> = { f32: 'float', i32: 'int32_t', u32: 'uint32_t', bool: 'int' };
 const C_ELEM: Record<string, string> = { f32: 'float', i32: 'int32_t', u32: 'uint32_t', u16: 'uint16_t', u8: 'uint8_t' };
 const C_MATH: Record<string, string> = { exp: 'expf', log: 'logf', sqrt: 'sqrtf', sin: 'sinf', cos: 'cosf', abs: 'fabsf', floor: 'floorf', ceil: 'ceilf', log2: 'log2f', exp2: 'exp2f' };
 
-export const C_PRELUDE = `#include <stdint.h>
+/** Helpers every kernel source starts with, for the target's vector width. */
+export function cPrelude(target: CTarget = DEFAULT_C_TARGET): string {
+  return `#include <stdint.h>
 #include <string.h>
 #include <math.h>
 static inline float tessera_u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
@@ -18,15 +22,8 @@ static inline float tessera_bf16(uint32_t h) { return tessera_u2f(h << 16); }
 static inline float tessera_f16(uint32_t h) { _Float16 x; uint16_t v = (uint16_t)h; memcpy(&x, &v, 2); return (float)x; }
 /* e4m3fn -> f32 by moving exponent and mantissa into place and rebiasing (exact, subnormals included). */
 static inline float tessera_e4m3(uint32_t c) { return tessera_u2f(((c & 0x7Fu) << 20) | ((c & 0x80u) << 24)) * 0x1p120f; }
-/* Vector length of f32 reductions: one register per accumulator (wider choices spill registers
-   in the register-tiled products, whose accumulators would each take two). */
-#if defined(__AVX512F__)
-#define TESSERA_SIMDLEN 16
-#elif defined(__AVX__)
-#define TESSERA_SIMDLEN 8
-#else
-#define TESSERA_SIMDLEN 4
-#endif
+/* Vector length of f32 reductions the compiler vectorizes: the target's, one register per accumulator. */
+#define TESSERA_SIMDLEN ${target.lanes}
 static inline int32_t tessera_dot4i8(uint32_t a, uint32_t b) {
   int32_t s = 0;
   for (int i = 0; i < 32; i += 8) s += (int32_t)(int8_t)(a >> i) * (int32_t)(int8_t)(b >> i);
@@ -34,10 +31,15 @@ static inline int32_t tessera_dot4i8(uint32_t a, uint32_t b) {
 }
 #define TESSERA_IMAX(a, b) ((a) > (b) ? (a) : (b))
 #define TESSERA_IMIN(a, b) ((a) < (b) ? (a) : (b))
-${C_VECTOR_PRELUDE}`;
+${cVectorPrelude(target.lanes)}`;
+}
 
 export class CRenderer extends CpuRenderer {
   readonly target = 'c';
+
+  constructor(private readonly cpu: CTarget = DEFAULT_C_TARGET) {
+    super();
+  }
 
   /** The koffi prototype of the kernel's C function. */
   prototype(k: Kernel): string {
@@ -75,7 +77,7 @@ export class CRenderer extends CpuRenderer {
     return C_TYPES[t];
   }
 
-  /** Reductions are written with explicit 8-lane vectors when their loads allow it. */
+  /** Reductions are written with explicit vectors of the target's width when their loads allow it. */
   protected override stmt(s: Stmt, depth: number): string[] {
     if (s.k !== 'reduce') return super.stmt(s, depth);
     const vector = vectorizeReduce(
@@ -83,6 +85,7 @@ export class CRenderer extends CpuRenderer {
       { expr: (e) => this.expr(e), elemOf: (b) => this.elemOf(b) },
       (d, t) => this.line(d, t),
       depth,
+      this.cpu.lanes,
     );
     if (!vector) return super.stmt(s, depth);
     const types = s.values.map((v) => v.t);

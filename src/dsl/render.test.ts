@@ -7,9 +7,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kernelCatalog } from '../kernels/catalog.js';
-import { CRenderer, C_PRELUDE } from './render-c.js';
+import { CRenderer, cPrelude } from './render-c.js';
 import { JsRenderer } from './render-js.js';
 import { findCompiler } from '../backends/cpu/c-compiler.js';
+import { availableIsas } from '../backends/cpu/cpu-isa.js';
 
 const kernels = kernelCatalog();
 
@@ -19,20 +20,22 @@ test('kernel names are unique identifiers', () => {
   for (const n of names) assert.match(n, /^[A-Za-z_][A-Za-z0-9_]*$/);
 });
 
-test(`C: all ${kernels.length} kernels compile`, () => {
-  const cc = findCompiler();
-  assert.ok(cc, 'a C compiler with OpenMP is required');
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-render-'));
-  try {
-    const r = new CRenderer();
-    const src = join(dir, 'all.c');
-    writeFileSync(src, C_PRELUDE + kernels.map((k) => r.render(k)).join('\n'));
-    const res = spawnSync(cc.path, ['-O1', '-march=native', '-fopenmp', '-Wall', '-Werror', '-Wno-unused-variable', '-Wno-unused-but-set-variable', '-Wno-unknown-pragmas', '-c', src, '-o', join(dir, 'all.o')], { encoding: 'utf8' });
-    assert.equal(res.status, 0, res.stderr);
-  } finally {
-    rmSync(dir, { recursive: true });
-  }
-});
+for (const isa of availableIsas()) {
+  test(`C (${isa.level}, ${isa.target.lanes} lanes): all ${kernels.length} kernels compile`, () => {
+    const cc = findCompiler(isa);
+    assert.ok(cc, 'a C compiler with OpenMP is required');
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-render-'));
+    try {
+      const r = new CRenderer(isa.target);
+      const src = join(dir, 'all.c');
+      writeFileSync(src, cPrelude(isa.target) + kernels.map((k) => r.render(k)).join('\n'));
+      const res = spawnSync(cc.path, ['-O1', ...isa.march, '-fopenmp', '-Wall', '-Werror', '-Wno-unused-variable', '-Wno-unused-but-set-variable', '-Wno-unknown-pragmas', '-c', src, '-o', join(dir, 'all.o')], { encoding: 'utf8' });
+      assert.equal(res.status, 0, res.stderr);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+}
 
 test(`JS: all ${kernels.length} kernels parse`, () => {
   const r = new JsRenderer();

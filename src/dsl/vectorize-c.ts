@@ -2,46 +2,62 @@
 // the narrowest type in a loop (16 lanes for bf16 weights), which doubles the registers each
 // accumulator needs and spills register-tiled products. Here a `reduce` whose loads are
 // contiguous (stride 1) or invariant in the loop index is written with GCC vector extensions:
-// 8-lane f32 accumulators, bf16/f16/e4m3 widened in registers, a fixed horizontal sum, then a
+// f32 accumulators of the target's width (c-target.ts), bf16/f16/e4m3 widened in registers, a fixed horizontal sum, then a
 // scalar tail. Anything else falls back to the scalar loop.
 import type { Expr, Scalar, Stmt } from './ir.js';
 import { exprChildren, someExpr } from './ir-walk.js';
 
-export const LANES = 8;
-
-export const C_VECTOR_PRELUDE = `typedef float tv_f32 __attribute__((vector_size(32)));
-typedef int32_t tv_i32 __attribute__((vector_size(32)));
-typedef uint32_t tv_u32 __attribute__((vector_size(32)));
-typedef float tv_f32u __attribute__((vector_size(32), aligned(4)));
-typedef int32_t tv_i32u __attribute__((vector_size(32), aligned(4)));
-typedef uint32_t tv_u32u __attribute__((vector_size(32), aligned(4)));
-typedef uint16_t tv_u16x8 __attribute__((vector_size(16), aligned(2)));
-typedef uint8_t tv_u8x8 __attribute__((vector_size(8), aligned(1)));
-typedef _Float16 tv_f16x8 __attribute__((vector_size(16), aligned(2)));
-static const tv_i32 tv_iota = {0, 1, 2, 3, 4, 5, 6, 7};
+/** Vector typedefs and helpers for `lanes`-wide f32/i32/u32 vectors (4, 8 or 16 lanes). */
+export function cVectorPrelude(lanes: 4 | 8 | 16): string {
+  const bytes = 4 * lanes;
+  const idx = Array.from({ length: lanes }, (_, i) => i);
+  const tree = (v: string): string => {
+    const go = (lo: number, n: number): string => (n === 1 ? `${v}[${lo}]` : `(${go(lo, n / 2)} + ${go(lo + n / 2, n / 2)})`);
+    return go(0, lanes);
+  };
+  // one vpmovzx each (gcc splits __builtin_convertvector of narrow lanes into halves)
+  const widen: Record<number, string> = {
+    16: `#if defined(__AVX512F__)
+#include <immintrin.h>
+static inline tv_u32 tv_load_u16(const uint16_t* p) { return (tv_u32)_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*)p)); }
+static inline tv_u32 tv_load_u8(const uint8_t* p) { return (tv_u32)_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i*)p)); }
+#else`,
+    8: `#if defined(__AVX2__)
+#include <immintrin.h>
+static inline tv_u32 tv_load_u16(const uint16_t* p) { return (tv_u32)_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*)p)); }
+static inline tv_u32 tv_load_u8(const uint8_t* p) { return (tv_u32)_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i*)p)); }
+#else`,
+    4: '#if 0\n#else',
+  };
+  return `typedef float tv_f32 __attribute__((vector_size(${bytes})));
+typedef int32_t tv_i32 __attribute__((vector_size(${bytes})));
+typedef uint32_t tv_u32 __attribute__((vector_size(${bytes})));
+typedef float tv_f32u __attribute__((vector_size(${bytes}), aligned(4)));
+typedef int32_t tv_i32u __attribute__((vector_size(${bytes}), aligned(4)));
+typedef uint32_t tv_u32u __attribute__((vector_size(${bytes}), aligned(4)));
+typedef uint16_t tv_u16xn __attribute__((vector_size(${bytes / 2}), aligned(2)));
+typedef uint8_t tv_u8xn __attribute__((vector_size(${bytes / 4}), aligned(1)));
+typedef _Float16 tv_f16xn __attribute__((vector_size(${bytes / 2}), aligned(2)));
+static const tv_i32 tv_iota = {${idx.join(', ')}};
 static inline tv_f32 tv_load_f32(const float* p) { return *(const tv_f32u*)p; }
 static inline tv_i32 tv_load_i32(const int32_t* p) { return *(const tv_i32u*)p; }
 static inline tv_u32 tv_load_u32(const uint32_t* p) { return *(const tv_u32u*)p; }
-#if defined(__AVX2__)
-#include <immintrin.h>
-/* one vpmovzx each (gcc splits __builtin_convertvector of 8 narrow lanes into halves) */
-static inline tv_u32 tv_load_u16(const uint16_t* p) { return (tv_u32)_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*)p)); }
-static inline tv_u32 tv_load_u8(const uint8_t* p) { return (tv_u32)_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i*)p)); }
-#else
-static inline tv_u32 tv_load_u16(const uint16_t* p) { return __builtin_convertvector(*(const tv_u16x8*)p, tv_u32); }
-static inline tv_u32 tv_load_u8(const uint8_t* p) { return __builtin_convertvector(*(const tv_u8x8*)p, tv_u32); }
+${widen[lanes]}
+static inline tv_u32 tv_load_u16(const uint16_t* p) { return __builtin_convertvector(*(const tv_u16xn*)p, tv_u32); }
+static inline tv_u32 tv_load_u8(const uint8_t* p) { return __builtin_convertvector(*(const tv_u8xn*)p, tv_u32); }
 #endif
 static inline tv_f32 tv_bf16(tv_u32 h) { return (tv_f32)(h << 16); }
 static inline tv_f32 tv_e4m3(tv_u32 c) { return (tv_f32)(((c & 0x7Fu) << 20) | ((c & 0x80u) << 24)) * 0x1p120f; }
-static inline tv_f32 tv_f16(tv_u32 h) { return __builtin_convertvector((tv_f16x8)__builtin_convertvector(h, tv_u16x8), tv_f32); }
+static inline tv_f32 tv_f16(tv_u32 h) { return __builtin_convertvector((tv_f16xn)__builtin_convertvector(h, tv_u16xn), tv_f32); }
 static inline tv_i32 tv_blend_i32(tv_i32 m, tv_i32 a, tv_i32 b) { return (a & m) | (b & ~m); }
 static inline tv_f32 tv_blend_f32(tv_i32 m, tv_f32 a, tv_f32 b) { return (tv_f32)tv_blend_i32(m, (tv_i32)a, (tv_i32)b); }
 static inline tv_f32 tv_max_f32(tv_f32 a, tv_f32 b) { return tv_blend_f32(a > b, a, b); }
 static inline tv_f32 tv_min_f32(tv_f32 a, tv_f32 b) { return tv_blend_f32(a < b, a, b); }
-static inline float tv_hsum_f32(tv_f32 v) { return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7])); }
-static inline float tv_hmax_f32(tv_f32 v) { float m = v[0]; for (int i = 1; i < 8; i++) m = v[i] > m ? v[i] : m; return m; }
-static inline int32_t tv_hsum_i32(tv_i32 v) { return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7])); }
+static inline float tv_hsum_f32(tv_f32 v) { return ${tree('v')}; }
+static inline float tv_hmax_f32(tv_f32 v) { float m = v[0]; for (int i = 1; i < ${lanes}; i++) m = v[i] > m ? v[i] : m; return m; }
+static inline int32_t tv_hsum_i32(tv_i32 v) { return ${tree('v')}; }
 `;
+}
 
 /** C for a prefetch hint at `&at[idx]`: read, no temporal locality (weights stream through once per step). */
 export function cPrefetch(at: string, idx: string): string {
@@ -82,7 +98,7 @@ export interface ScalarSpelling {
 }
 
 /** Vector C for one reduce, or null when the body cannot be vectorized. */
-export function vectorizeReduce(s: Extract<Stmt, { k: 'reduce' }>, sp: ScalarSpelling, indent: (d: number, t: string) => string, depth: number): string[] | null {
+export function vectorizeReduce(s: Extract<Stmt, { k: 'reduce' }>, sp: ScalarSpelling, indent: (d: number, t: string) => string, depth: number, lanes: number): string[] | null {
   const v = s.v;
   const vectorLets = new Set<string>();
   const dependsOnIndex = (e: Expr) => someExpr(e, (x) => x.k === 'var' && (x.name === v || vectorLets.has(x.name)));
@@ -197,7 +213,7 @@ export function vectorizeReduce(s: Extract<Stmt, { k: 'reduce' }>, sp: ScalarSpe
   lines.push(indent(depth, `const int32_t ${n} = ${sp.expr(s.n)};`));
   s.accs.forEach((a, j) => lines.push(indent(depth, `${VEC[s.values[j]!.t]} ${a}_v = ${identity(s.values[j]!.t)};`)));
   lines.push(indent(depth, `int32_t ${v} = 0;`));
-  lines.push(indent(depth, `for (; ${v} + ${LANES} <= ${n}; ${v} += ${LANES}) {`));
+  lines.push(indent(depth, `for (; ${v} + ${lanes} <= ${n}; ${v} += ${lanes}) {`));
   lines.push(...body);
   s.accs.forEach((a, j) => lines.push(indent(depth + 1, s.op === 'sum' ? `${a}_v += ${values[j]};` : `${a}_v = tv_max_f32(${a}_v, ${values[j]});`)));
   lines.push(indent(depth, '}'));

@@ -5,6 +5,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, devNull, homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { detectIsa } from './cpu-isa.js';
+import type { CpuIsa } from './cpu-isa.js';
 
 export interface CCompiler {
   readonly path: string;
@@ -12,13 +14,18 @@ export interface CCompiler {
   readonly flags: readonly string[];
   /** the CPU that -march=native targets (a cache shared between machines must not mix them) */
   readonly cpu: string;
+  /** the instruction set kernels are rendered and compiled for */
+  readonly isa: CpuIsa;
 }
 
 // -z nodelete: libgomp's worker threads outlive any unloading of the kernels at process exit.
-const FLAGS = ['-O3', '-march=native', '-fopenmp', '-fPIC', '-shared', '-std=gnu11', '-fno-math-errno', '-Wl,-z,nodelete'];
+const FLAGS = ['-O3', '-fopenmp', '-fPIC', '-shared', '-std=gnu11', '-fno-math-errno', '-Wl,-z,nodelete'];
 
-/** $TESSERA_CC names the one compiler to use (tests set it to a missing path to force the fallback). */
-export function findCompiler(): CCompiler | null {
+/**
+ * $TESSERA_CC names the one compiler to use (tests set it to a missing path to force the fallback);
+ * `isa` defaults to the machine's own (or $TESSERA_CPU_ISA's, cpu-isa.ts).
+ */
+export function findCompiler(isa: CpuIsa = detectIsa()): CCompiler | null {
   const forced = process.env['TESSERA_CC'];
   const candidates = forced ? [forced] : [process.env['CC'], 'cc', 'gcc', 'clang'].filter((c): c is string => !!c);
   for (const path of candidates) {
@@ -27,7 +34,7 @@ export function findCompiler(): CCompiler | null {
       // OpenMP is required: check that the compiler accepts -fopenmp and links against its runtime.
       const probe = spawnSync(path, ['-fopenmp', '-x', 'c', '-', '-o', devNull], { input: '#include <omp.h>\nint main(void){return omp_get_max_threads();}', encoding: 'utf8' });
       if (probe.status !== 0) continue;
-      return { path, version: r.stdout.split('\n')[0] ?? '', flags: FLAGS, cpu: cpuIdentity() };
+      return { path, version: r.stdout.split('\n')[0] ?? '', flags: [...FLAGS, ...isa.march], cpu: cpuIdentity(), isa };
     }
   }
   return null;
@@ -63,7 +70,7 @@ export class CompileError extends Error {
 
 /** Path of a shared object built from `source` (compiled now unless cached). */
 export function compileShared(cc: CCompiler, name: string, source: string): string {
-  const hash = createHash('sha256').update(cc.version).update('\0').update(cc.flags.join(' ')).update('\0').update(cc.cpu).update('\0').update(source).digest('hex').slice(0, 24);
+  const hash = createHash('sha256').update(cc.version).update('\0').update(cc.flags.join(' ')).update('\0').update(cc.cpu).update('\0').update(cc.isa.level).update('\0').update(source).digest('hex').slice(0, 24);
   const dir = cacheDir();
   const so = join(dir, `${name}-${hash}.so`);
   if (existsSync(so)) return so;

@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../../test/helpers/cli.js';
 import { fixturePath } from '../../../test/helpers/fixtures.js';
+import { runConformanceSuite } from '../../../test/helpers/conformance.js';
+import { createCpuBackend } from './cpu-backend.js';
+import { availableIsas, detectIsa } from './cpu-isa.js';
 
 const ARGS = ['logits', '--model', fixturePath('v32-tiny-bf16'), '--tokens', '0,126,321,488', '--greedy', '3'];
 
@@ -39,4 +42,17 @@ test('without a C compiler, --device cpu falls back to js with a one-line warnin
   const a = JSON.parse(withCc.stdout) as { decode_tokens: number[] };
   const b = JSON.parse(without.stdout) as { decode_tokens: number[] };
   assert.deepEqual(b.decode_tokens, a.decode_tokens);
+});
+
+// The machine's own level runs the suite in device-conformance.test.ts; every lower level it can
+// execute (narrower vectors, no dot instructions) is checked against ref here.
+for (const isa of availableIsas().filter((l) => l.level !== detectIsa(undefined).level)) {
+  runConformanceSuite(`cpu (${isa.level}, ${isa.target.lanes} lanes)`, () => createCpuBackend(undefined, isa));
+}
+
+test('TESSERA_CPU_ISA selects a level the machine runs and rejects one it does not', () => {
+  const levels = availableIsas();
+  for (const l of levels) assert.equal(detectIsa(l.level).level, l.level);
+  assert.deepEqual(detectIsa(undefined).march, ['-march=native']);
+  assert.throws(() => detectIsa('avx1024'), /TESSERA_CPU_ISA=avx1024: this CPU runs/);
 });

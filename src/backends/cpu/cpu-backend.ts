@@ -2,6 +2,7 @@
 import { DeviceBackend } from '../device/device-backend.js';
 import { CpuDevice } from './cpu-device.js';
 import { findCompiler } from './c-compiler.js';
+import type { CpuIsa } from './cpu-isa.js';
 
 export class NoCompilerError extends Error {
   constructor() {
@@ -10,8 +11,9 @@ export class NoCompilerError extends Error {
   }
 }
 
-export function createCpuBackend(threads?: number): DeviceBackend {
-  const cc = findCompiler();
+/** `isa`: the instruction set to render for (default: the machine's own, or $TESSERA_CPU_ISA). */
+export function createCpuBackend(threads?: number, isa?: CpuIsa): DeviceBackend {
+  const cc = findCompiler(isa);
   if (!cc) throw new NoCompilerError();
   return new DeviceBackend('cpu', new CpuDevice(cc, threads));
 }

@@ -3,7 +3,7 @@
 import koffi from 'koffi';
 import { statSync } from 'node:fs';
 import type { Kernel, Param } from '../../dsl/ir.js';
-import { CRenderer, C_PRELUDE } from '../../dsl/render-c.js';
+import { CRenderer, cPrelude } from '../../dsl/render-c.js';
 import type { TensorInfo } from '../../formats/safetensors.js';
 import type { TensorStore } from '../../formats/tensor-store.js';
 import { DTYPE_BYTES, isQuantDType } from '../../formats/dtype.js';
@@ -30,7 +30,9 @@ int tessera_max_threads(void) { return omp_get_max_threads(); }
 export class CpuDevice implements Device {
   readonly name = 'cpu';
   readonly threads: number;
-  private readonly renderer = new CRenderer();
+  readonly vectorLanes: number;
+  private readonly renderer: CRenderer;
+  private readonly prelude: string;
   private readonly fns = new Map<string, { fn: NativeFn; params: readonly Param[] }>();
   private readonly maps = new Map<string, { addr: number; bytes: number }>();
   private readonly lists = new WeakMap<readonly DeviceBuffer[], CpuBuffer>();
@@ -40,6 +42,9 @@ export class CpuDevice implements Device {
     private readonly cc: CCompiler,
     threads?: number,
   ) {
+    this.renderer = new CRenderer(cc.isa.target);
+    this.vectorLanes = cc.isa.target.lanes;
+    this.prelude = cPrelude(cc.isa.target);
     // Idle OpenMP threads sleep instead of spinning (libgomp reads this when it loads, with the
     // first kernel library): a spinning thread turns a core taken by another process into
     // 10-50x slower decoding, while a wake-up costs microseconds per threaded kernel.
@@ -151,7 +156,7 @@ export class CpuDevice implements Device {
   private compiled(kernel: Kernel): { fn: NativeFn; params: readonly Param[] } {
     let c = this.fns.get(kernel.name);
     if (!c) {
-      const source = C_PRELUDE + this.renderer.render(kernel);
+      const source = this.prelude + this.renderer.render(kernel);
       const lib = koffi.load(compileShared(this.cc, kernel.name, source));
       const sig = kernel.params.map((p) => (p.kind === 'scalar' ? (p.t === 'f32' ? 'float' : p.t === 'u32' ? 'uint32_t' : 'int32_t') : 'uintptr_t'));
       c = { fn: lib.func(kernel.name, 'void', sig) as NativeFn, params: kernel.params };

@@ -14,6 +14,7 @@ import { actQuantKernel, hadamardQuantKernel } from '../../kernels/quant.js';
 import { linearKernel, linearName } from '../../kernels/linear.js';
 import type { LinearSpec } from '../../kernels/linear.js';
 import { tileFor } from './device-ops.js';
+import { isQuantDType } from '../../formats/dtype.js';
 import { gatherLatentKernel, writeIndexKernel, writeLatentKernel } from '../../kernels/kv-cache.js';
 import { indexerScoresKernel, topkKernel } from '../../kernels/indexer.js';
 import { absorbOutputKernel, absorbQueryKernel, attentionDecodeKernel, attentionPrefillKernel } from '../../kernels/attention.js';
@@ -48,6 +49,7 @@ export class DeviceBackend implements Backend {
     actQuant: (x, format) => this.actQuant(x, format),
     maxListBytes: () => this.device.maxListBytes ?? Infinity,
     laneExperts: () => this.laneExperts(),
+    tile: (tokens, dtype, matrices) => tileFor(tokens, (this.device.vectorLanes ?? 0) >= 16 && !isQuantDType(dtype), matrices),
   };
 
   constructor(
@@ -235,7 +237,7 @@ export class DeviceBackend implements Backend {
     const w = asKW(weight);
     const [n, k] = w.shape as [number, number];
     if (a.cols !== k) throw new Error(`linear ${w.name}: input has ${a.cols} columns, weight ${k}`);
-    const spec: LinearSpec = { dtype: w.dtype, mode: kernelMode(w.dtype, mode, w.name), tile: tileFor(a.rows) };
+    const spec: LinearSpec = { dtype: w.dtype, mode: kernelMode(w.dtype, mode, w.name), tile: this.ops.tile(a.rows, w.dtype) };
     const y = this.tensor(a.rows, n);
     const args: Record<string, KernelArg> = { ...linearInput(this.ops, a, w.dtype, mode, scaleFormat, w.name), w: w.buf, y: y.buf, t: a.rows, n, k };
     if (w.dtype === 'F8_E4M3') args['w_scales'] = w.scales;

@@ -6,7 +6,6 @@ import type { KRouting, KTensor } from './device-tensors.js';
 import { asKW } from './device-tensors.js';
 import { expertGemmKernel, expertGemmName, moeAlignKernel, moeCombineKernel } from '../../kernels/moe.js';
 import type { ExpertGemmSpec } from '../../kernels/moe.js';
-import { tileFor } from './device-ops.js';
 import { isQuantDType } from '../../formats/dtype.js';
 import { LANE_ROWS } from '../../kernels/linear-lanes.js';
 import { kernelMode, linearInput } from './linear-input.js';
@@ -26,7 +25,7 @@ export function runMoe(ops: DeviceOps, a: KTensor, r: KRouting, experts: readonl
   ops.run(ops.kernel('moe_align', moeAlignKernel), { experts: r.experts, counts, offsets, order, active, pairs, num_experts: E });
   const maxActive = Math.min(E, pairs);
   const lanes = ops.laneExperts() && isQuantDType(dtype);
-  const t = tileFor(Math.ceil(pairs / Math.min(E, pairs)));
+  const t = ops.tile(Math.ceil(pairs / Math.min(E, pairs)), dtype, 2);
   const tile = lanes ? { rows: LANE_ROWS, tokens: t.tokens } : t;
   const gu: ExpertGemmSpec = { dtype, mode: m, tile, stage: 'gate_up', lanes };
   const dn: ExpertGemmSpec = { dtype, mode: m, tile, stage: 'down', lanes };

@@ -2,6 +2,7 @@
 import type { Kernel } from '../../dsl/ir.js';
 import type { DeviceBuffer, KernelArg } from './device.js';
 import type { KTensor } from './device-tensors.js';
+import type { WeightDType } from '../../ops/tensors.js';
 
 export interface DeviceOps {
   /** an output tensor from this step's pool */
@@ -14,11 +15,19 @@ export interface DeviceOps {
   maxListBytes(): number;
   /** whether expert products of GGUF block weights run one weight row per lane (GPUs; moe.ts) */
   laneExperts(): boolean;
+  /** the register tile for `tokens` input rows of a `dtype` product reading `matrices` weights at once */
+  tile(tokens: number, dtype: WeightDType, matrices?: number): { rows: number; tokens: number };
   /** x quantized per row and 128-block: e4m3 values (f32) and scales */
   actQuant(x: KTensor, format: 'ue8m0' | 'plain'): { values: KTensor; scales: DeviceBuffer };
 }
 
-/** A register tile for a product with `tokens` input rows. */
-export function tileFor(tokens: number): { rows: number; tokens: number } {
+/**
+ * A register tile for a product with `tokens` input rows. With 32 vector registers of 16 lanes
+ * (AVX-512) and float weights, prefill takes 7 rows x 3 tokens: 21 accumulators, 3 input vectors
+ * and the widened weights fit without spilling (8 x 3 spills three, and runs ~10% slower);
+ * `matrices` read together (gate and up) share the accumulators. 4 x 2 fits 16 registers of 8 lanes.
+ */
+export function tileFor(tokens: number, wide = false, matrices = 1): { rows: number; tokens: number } {
+  if (wide && tokens >= 3) return { rows: Math.floor(7 / matrices), tokens: 3 };
   return tokens >= 2 ? { rows: 4, tokens: 2 } : { rows: 4, tokens: 1 };
 }

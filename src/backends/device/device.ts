@@ -17,6 +17,8 @@ export interface Device {
    * to 4 bytes), where the device binds a list as one buffer (WebGPU); absent: no limit.
    */
   readonly maxListBytes?: number;
+  /** f32 lanes per vector register where the device renders for a CPU's SIMD width (cpu) */
+  readonly vectorLanes?: number;
   /** A buffer of at least `bytes` bytes; contents undefined. */
   alloc(bytes: number): DeviceBuffer;
   release(buf: DeviceBuffer): void;
