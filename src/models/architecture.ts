@@ -38,7 +38,21 @@ export interface ModelDescription {
 }
 
 /** Where a tensor the architecture binds (by its Hugging Face name) lives in a GGUF file. */
-export type GgufTensorRef = string | { readonly name: string; /** index along the first dimension (stacked experts) */ readonly slice: number };
+export type GgufTensorRef = string | { readonly name: string; /** index along the first dimension (stacked experts) */ readonly slice: number } | GgufDerivedTensor;
+
+/**
+ * A tensor the file does not hold as such but stores in another layout (DeepSeek's kv_b_proj,
+ * split into attn_k_b / attn_v_b): computed once from the file's tensors when first bound.
+ */
+export interface GgufDerivedTensor {
+  /** the file's tensors it is made from (all must be present) */
+  readonly from: readonly string[];
+  readonly dtype: 'F32' | 'F16' | 'BF16';
+  /** row-major shape */
+  readonly shape: readonly number[];
+  /** its little-endian bytes; throws a GgufError naming the file tensor whose shape or type does not fit */
+  compute(file: TensorStore): Uint8Array;
+}
 
 /** An architecture's GGUF side: llama.cpp's architecture names, config from metadata, tensor names. */
 export interface GgufArchitecture<C> {

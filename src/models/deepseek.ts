@@ -15,6 +15,7 @@ import type { AttentionWeights, DeepseekWeights, DenseMlpWeights, MoeWeights } f
 import type { CausalLM, ForwardInput, ForwardTrace, ModelInfo } from './model.js';
 import type { TensorStore } from '../formats/tensor-store.js';
 import { StoreBinder } from './weight-binder.js';
+import { DEEPSEEK_GGUF } from './deepseek-gguf.js';
 
 export type DeepseekOptions = Pick<ModelOptions, 'fp8Activations' | 'denseAttention' | 'linearActivations'>;
 
@@ -171,4 +172,5 @@ export const DEEPSEEK_ARCHITECTURE: Architecture<DeepseekConfig> = {
   requiredOps: (c) => [...MLA_OPS, ...(Array.from({ length: c.numLayers }, (_, l) => isMoeLayer(c, l)).some(Boolean) ? MOE_OPS : [])],
   create: (c, store, backend, options) => new DeepseekModel(c, store, backend, options),
   describe: (c) => describeDeepseek(c),
+  gguf: DEEPSEEK_GGUF,
 };
