@@ -53,6 +53,9 @@ const MODELS: Record<string, Record<string, unknown>> = {
   v2lite: { ...BASE, model_type: 'deepseek_v2', q_lora_rank: null, n_group: 1, topk_group: 1, scoring_func: 'softmax', topk_method: 'greedy', norm_topk_prob: false, routed_scaling_factor: 1, rope_scaling: { ...YARN, mscale: 0.707, mscale_all_dim: 0.707 } },
 };
 
+// V3.2: the indexer's top-k (64) covers the whole context, so llama.cpp's DSA mask opens every key
+MODELS['v32'] = { ...MODELS['v3']!, model_type: 'deepseek_v32', index_n_heads: 4, index_head_dim: 128, index_topk: 64 };
+
 const gpu = await sharedWebGpu('DeepSeek GGUF against llama.cpp');
 const BACKENDS: Array<[string, () => Backend]> = [
   ['ref', () => new RefBackend()],
@@ -105,6 +108,31 @@ for (const [model, kvB, types] of cases) {
     }
   });
 }
+
+/**
+ * deepseek32 loads in llama.cpp 3.21.1's binary, which runs DSA in float: no e4m3 round trip of the
+ * cached latent, no e4m3 indexer keys. Tessera caches V3.2's latent as FP8 (DeepSeek's semantics),
+ * which moves F32 rows by 3–8e-2 (measured; with the FP8 emulation off they agree to ~1e-6).
+ */
+test('v32 GGUF (deepseek32, indexer top-k over the whole context) in F32: log-probs near llama.cpp', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-ds-gguf-v32-'));
+  try {
+    const hf = writeRandomCheckpoint(join(dir, 'hf'), MODELS['v32']!, { seed: 23, dtype: 'F32' });
+    const gguf = join(dir, 'model.gguf');
+    await writeDeepseekGguf(hf, gguf, { dtype: 'F32' });
+    const want = await llamaCppLogProbs(gguf, PROMPT, DECODE);
+    const line: string[] = [];
+    for (const [label, make] of BACKENDS.filter(([l]) => l === 'ref' || l === 'cpu')) {
+      const r = compareRows(await tesseraLogProbs(gguf, make(), PROMPT, DECODE, { kvCacheDtype: 'f32' }), want, 0.3);
+      line.push(`${label} ${r.worst.toExponential(1)}`);
+      assert.ok(r.worst <= 0.15, `deepseek32 on ${label}: max |Δ log-prob| ${r.worst} > 0.15`);
+      assert.deepEqual(r.greedyMismatches, []);
+    }
+    console.log(`v32 F32: ${line.join(', ')}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('DeepSeek GGUF metadata: llama.cpp semantics of the routing and YaRN keys', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-ds-gguf-meta-'));
