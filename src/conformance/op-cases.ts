@@ -351,12 +351,13 @@ for (const d of DTYPES) {
 }
 
 /** Cases that read GGUF quantized weights, and of which type. */
-const QUANT_CASES = new Map<string, QuantDType>();
+/** The block types whose test weights a case reads. */
+const QUANT_CASES = new Map<string, readonly QuantDType[]>();
 
 for (const d of QUANT_DTYPES) {
   const add = (name: string, fn: Case) => {
     OP_CASES[name] = fn;
-    QUANT_CASES.set(name, d);
+    QUANT_CASES.set(name, [d]);
   };
   add(`embed ${d}`, async (c, check) => {
     const [a, b] = await both(c, (s) => s.b.embed(s.weight(`q.emb.${d}`), stepFor(s.b).step), readT);
@@ -375,6 +376,16 @@ for (const d of QUANT_DTYPES) {
       check.close('y', b, a, mode === 'ggml' ? OP_TOLERANCE.ggmlMoe : OP_TOLERANCE.sum);
     });
   }
+}
+
+// llama-quantize's Q4_K_M keeps some layers' ffn_down_exps in Q6_K next to Q4_K gate / up
+for (const mode of ['plain', 'ggml'] as const) {
+  const name = `moe Q4_K gate/up, Q6_K down ${mode}`;
+  QUANT_CASES.set(name, ['Q4_K', 'Q6_K']);
+  OP_CASES[name] = async (c, check) => {
+    const [a, b] = await both(c, (s) => moeOf(s, (e, part) => `q.x${e}.${part}.${part === 'down' ? 'Q6_K' : 'Q4_K'}`, QH, mode), readT);
+    check.close('y', b, a, mode === 'ggml' ? OP_TOLERANCE.ggmlMoe : OP_TOLERANCE.sum);
+  };
 }
 
 for (const d of ['F32', 'F16', 'BF16'] as const) {
@@ -424,7 +435,7 @@ export async function runOpCase(name: string, makeBackend: () => Backend | Promi
   const t0 = performance.now();
   const dir = mkdtempSync(join(tmpdir(), 'tessera-conf-'));
   const quant = QUANT_CASES.get(name);
-  const store = quant ? mergeStores([buildStore(dir), writeQuantStore(dir, quant, QUANT_TENSORS)]) : buildStore(dir);
+  const store = quant ? mergeStores([buildStore(dir), ...quant.map((d) => writeQuantStore(dir, d, QUANT_TENSORS))]) : buildStore(dir);
   const dut = await makeBackend();
   const check = new Checker();
   try {

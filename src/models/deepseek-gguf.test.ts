@@ -63,13 +63,8 @@ const BACKENDS: Array<[string, () => Backend]> = [
   ['cpu', () => createCpuBackend()],
   ...(gpu ? [['webgpu', () => gpu.backend()] as [string, () => Backend]] : []),
 ];
-/**
- * The js device interprets kernels (slow): it runs the F32 files, where every mapping shows.
- * Q4_K_M (Q6_K ffn_down_exps next to Q4_K gate/up) runs on ref only: the device backends' expert
- * products read every stage in the gate's type (device-moe.ts) and crash on the mix.
- */
-const runs = (type: GgufOutType): Array<[string, () => Backend]> =>
-  BACKENDS.filter(([label]) => (type === 'Q4_K_M' ? label === 'ref' : type === 'F32' || label !== 'js'));
+/** The js device interprets kernels (slow): it runs the F32 files, where every mapping shows. */
+const runs = (type: GgufOutType): Array<[string, () => Backend]> => BACKENDS.filter(([label]) => type === 'F32' || label !== 'js');
 
 const { int } = picker(9);
 const PROMPT = Array.from({ length: 20 }, () => int(2, 159)); // past original_max_position_embeddings

@@ -13,8 +13,11 @@ import type { DeviceOps } from './device-ops.js';
 
 export function runMoe(ops: DeviceOps, a: KTensor, r: KRouting, experts: readonly ExpertWeights[], mode: LinearMode, scaleFormat: 'ue8m0' | 'plain'): KTensor {
   const first = asKW(experts[0]!.gate);
+  const down = asKW(experts[0]!.down);
+  // gate and up share a type; down may differ (llama-quantize's Q4_K_M keeps some ffn_down_exps in Q6_K)
   const dtype = first.dtype;
-  const m = kernelMode(dtype, mode, first.name);
+  const downType = down.dtype;
+  if (asKW(experts[0]!.up).dtype !== dtype) throw new Error(`experts ${first.name}: gate is ${dtype} but up is ${asKW(experts[0]!.up).dtype}`);
   const [inner, hidden] = first.shape as [number, number];
   const E = experts.length;
   const pairs = r.rows * r.topk;
@@ -24,11 +27,13 @@ export function runMoe(ops: DeviceOps, a: KTensor, r: KRouting, experts: readonl
   const active = ops.scratch((E + 1) * 4);
   ops.run(ops.kernel('moe_align', moeAlignKernel), { experts: r.experts, counts, offsets, order, active, pairs, num_experts: E });
   const maxActive = Math.min(E, pairs);
-  const lanes = ops.laneExperts() && isQuantDType(dtype);
-  const t = ops.tile(Math.ceil(pairs / Math.min(E, pairs)), dtype, 2);
-  const tile = lanes ? { rows: LANE_ROWS, tokens: t.tokens } : t;
-  const gu: ExpertGemmSpec = { dtype, mode: m, tile, stage: 'gate_up', lanes };
-  const dn: ExpertGemmSpec = { dtype, mode: m, tile, stage: 'down', lanes };
+  const spec = (d: typeof dtype, name: string, stage: ExpertGemmSpec['stage']): ExpertGemmSpec => {
+    const lanes = ops.laneExperts() && isQuantDType(d);
+    const t = ops.tile(Math.ceil(pairs / Math.min(E, pairs)), d, 2);
+    return { dtype: d, mode: kernelMode(d, mode, name), tile: lanes ? { rows: LANE_ROWS, tokens: t.tokens } : t, stage, lanes };
+  };
+  const gu = spec(dtype, first.name, 'gate_up');
+  const dn = spec(downType, down.name, 'down');
   const h = ops.tensor(pairs, inner);
   const yPairs = ops.tensor(pairs, hidden);
   const common = { counts, offsets, order, active, num_experts: E, max_active: maxActive, topk: r.topk };
@@ -40,10 +45,10 @@ export function runMoe(ops: DeviceOps, a: KTensor, r: KRouting, experts: readonl
     if (dtype === 'F8_E4M3') Object.assign(guArgs, { s_gate: g.lists.sGate, s_up: g.lists.sUp });
     ops.run(ops.kernel(expertGemmName(gu), () => expertGemmKernel(gu)), guArgs);
   }
-  const dnInput = linearInput(ops, h, dtype, mode, scaleFormat, asKW(experts[0]!.down).name);
+  const dnInput = linearInput(ops, h, downType, mode, scaleFormat, down.name);
   for (const g of groups) {
     const dnArgs: Record<string, KernelArg> = { ...common, e_lo: g.lo, e_hi: g.hi, ...dnInput, w_down: g.lists.down, route_weights: r.weights, out: yPairs.buf, n: hidden, k: inner };
-    if (dtype === 'F8_E4M3') dnArgs['s_down'] = g.lists.sDown;
+    if (downType === 'F8_E4M3') dnArgs['s_down'] = g.lists.sDown;
     ops.run(ops.kernel(expertGemmName(dn), () => expertGemmKernel(dn)), dnArgs);
   }
 
@@ -77,7 +82,7 @@ function expertGroups(experts: readonly ExpertWeights[], maxListBytes: number): 
     down: ws.map((e) => e.down.buf),
     sGate: fp8 ? ws.map((e) => e.gate.scales) : [],
     sUp: fp8 ? ws.map((e) => e.up.scales) : [],
-    sDown: fp8 ? ws.map((e) => e.down.scales) : [],
+    sDown: ws[0]!.down.dtype === 'F8_E4M3' ? ws.map((e) => e.down.scales) : [],
   };
   const itemBytes = Math.max(...Object.values(all).flat().map((b) => Math.ceil(b.bytes / 4) * 4));
   const perGroup = Math.min(experts.length, Math.floor(maxListBytes / itemBytes));
