@@ -2,7 +2,7 @@
 // file and the GGUF tensor or key.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GgufFile } from '../formats/gguf.js';
@@ -77,5 +77,23 @@ test('DeepSeek GGUF bad input: one-line errors naming the file and the tensor or
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the kv_b rebuilt from attn_k_b / attn_v_b lives in a scratch file until the model closes', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-ds-gguf-scratch-'));
+  try {
+    const hf = writeRandomCheckpoint(join(dir, 'hf'), CONFIG, { seed: 3, dtype: 'F32' });
+    const path = join(dir, 'split.gguf');
+    await writeDeepseekGguf(hf, path, { dtype: 'F32' });
+    const m = openModel(path);
+    const kvB = m.tensors.info('model.layers.0.self_attn.kv_b_proj.weight');
+    assert.deepEqual(kvB.shape, [2 * (16 + 16), 32]);
+    assert.notEqual(kvB.file, path, 'rebuilt, not a view of the file');
+    assert.ok(existsSync(kvB.file));
+    m.close();
+    assert.ok(!existsSync(kvB.file), `${kvB.file} is left after close`);
+  } finally {
+    rmSync(dir, { recursive: true });
   }
 });

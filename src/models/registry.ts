@@ -113,7 +113,7 @@ export function fromGgufModel(gguf: GgufModel): OpenedModel {
     const c = g.config(new GgufMetaReader(gguf.path, gguf.metadata, type), gguf.tensors);
     const tensors = mappedTensors(gguf.tensors, (hf) => g.tensorName(hf, c));
     const listing = () => gguf.shards.flatMap((f) => [...f.tensors.values()].map((t) => ({ name: t.name, dtype: t.type.name, elements: t.elements, byteLength: t.byteLength })));
-    return { path: gguf.path, format: 'gguf', configPath: gguf.path, type, hf: null, gguf, fileTensors: gguf.tensors, listing, architecture: bind(a, c, type), tensors, close: () => gguf.close() };
+    return { path: gguf.path, format: 'gguf', configPath: gguf.path, type, hf: null, gguf, fileTensors: gguf.tensors, listing, architecture: bind(a, c, type), tensors, close: () => { tensors.close(); gguf.close(); } };
   } catch (e) {
     gguf.close();
     throw e;
