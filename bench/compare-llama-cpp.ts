@@ -19,6 +19,7 @@
 // Prints medians, ratios and decode bandwidth as a fraction of the measured bandwidth, and writes
 // all raw numbers to bench/out/compare-<time>.json.
 import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -40,6 +41,7 @@ import { GGUF_OUT_TYPES } from './gguf-quant.js';
 import type { GgufOutType } from './gguf-quant.js';
 import { requantizeGguf } from './requantize-gguf.js';
 import type { MemBwResult } from './membw.js';
+import { detectIsa } from '../src/backends/cpu/cpu-isa.js';
 
 interface EngineRun {
   readonly prefill_tok_s: number;
@@ -223,12 +225,15 @@ async function main(): Promise<void> {
   const ts = tessera.length ? summarize(tessera, activeBytes, bandwidth) : undefined;
 
   const gb = (x: number): string => (x / 1e9).toFixed(2);
+  const isa = detectIsa();
+  const cpu = { model: cpus()[0]?.model ?? 'unknown', isa: isa.level, features: isa.features };
   console.log('');
   console.log(`model: ${model.dir}`);
   console.log(`  ${recipe.label}, ${(p.totalParams / 1e6).toFixed(1)}M params (${gb(p.totalBytesBf16)} GB BF16), ` +
     `${(p.activeParamsPerToken / 1e6).toFixed(1)}M active per token (${(p.activeBytesPerTokenBf16 / 1e6).toFixed(1)} MB/token at 2 bytes; ` +
     `GGUF with ${recipe.ggufF32Note}: ${(model.ggufActiveBytesPerToken / 1e6).toFixed(1)} MB)`);
   if (gguf) console.log(`  both engines on ${gguf} (${a.gguf}): ${(ggufActive / 1e6).toFixed(1)} MB of weights per decoded token`);
+  console.log(`cpu: ${cpu.model}, ${cpus().length} CPUs; Tessera renders for ${cpu.isa} (${cpu.features.join(' ')})`);
   console.log(`prompt ${a.promptTokens} tokens, ${a.genTokens} decoded tokens, ${a.threads} threads; ${bw.length} repetition${bw.length === 1 ? '' : 's'}, medians over undisturbed runs`);
   console.log(bandwidth !== undefined
     ? `memory read bandwidth, ${a.threads} threads over ${a.membwGib} GiB: ${bandwidth.toFixed(1)} GB/s (median of per-repetition best: ${bwBest.map((x) => x.toFixed(1)).join(', ')})`
@@ -266,7 +271,7 @@ async function main(): Promise<void> {
   const out = join(repoRoot, 'bench', 'out', `compare-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(out, JSON.stringify({
     args: { ...a, modelDir: model.dir }, model: { id: recipe.id, dir: model.dir, params: p, gguf_active_bytes_per_token: model.ggufActiveBytesPerToken },
-    bandwidth_gb_s: bandwidth, membw: bw, llama_cpp: { summary: ls, runs: llama, note: llamaFail },
+    cpu, bandwidth_gb_s: bandwidth, membw: bw, llama_cpp: { summary: ls, runs: llama, note: llamaFail },
     tessera: { summary: ts, runs: tessera, note: tesseraSkip },
   }, null, 2) + '\n');
   console.log(`raw results: ${out}`);

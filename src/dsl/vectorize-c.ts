@@ -89,6 +89,23 @@ function stride(e: Expr, v: string, vectorLets: ReadonlySet<string>): number | n
   }
 }
 
+const ELEM_BYTES: Record<string, number> = { f32: 4, i32: 4, u32: 4, u16: 2, u8: 1 };
+
+/** c where e = c·v + (terms invariant in v), for integer constants c; null when e is not of that form. */
+function coefficient(e: Expr, v: string): number | null {
+  if (!someExpr(e, (x) => x.k === 'var' && x.name === v)) return 0;
+  if (e.k === 'var') return 1;
+  if (e.k !== 'bin') return null;
+  const a = coefficient(e.a, v);
+  const b = coefficient(e.b, v);
+  if (a === null || b === null) return null;
+  if (e.op === 'add') return a + b;
+  if (e.op === 'sub') return a - b;
+  if (e.op === 'mul' && e.b.k === 'const' && b === 0) return a * e.b.v;
+  if (e.op === 'mul' && e.a.k === 'const' && a === 0) return b * e.a.v;
+  return null;
+}
+
 export interface ScalarSpelling {
   /** the target's scalar rendering of an expression */
   expr(e: Expr): string;
@@ -185,11 +202,15 @@ export function vectorizeReduce(s: Extract<Stmt, { k: 'reduce' }>, sp: ScalarSpe
   const body: string[] = [];
   for (const st of s.body) {
     if (st.k === 'prefetch') {
-      // once per vector step, at the step's first index (scalar addresses only)
+      // once per cache line the hint's address sweeps in a vector step (scalar addresses only)
       const addr = [st.which, st.idx].filter((e): e is Expr => e !== null);
       if (addr.some((e) => someExpr(e, (x) => x.k === 'var' && vectorLets.has(x.name)))) return null;
       const at = st.which ? `${st.buf}[${sp.expr(st.which)}]` : st.buf;
-      body.push(indent(depth + 1, cPrefetch(at, sp.expr(st.idx))));
+      const elemBytes = ELEM_BYTES[sp.elemOf(st.buf)] ?? 4;
+      const perLine = 64 / elemBytes;
+      const lines = Math.max(1, Math.ceil((Math.abs(coefficient(st.idx, v) ?? 0) * lanes) / perLine));
+      const idx = sp.expr(st.idx);
+      for (let l = 0; l < lines; l++) body.push(indent(depth + 1, cPrefetch(at, l === 0 ? idx : `${idx} + ${l * perLine}`)));
       continue;
     }
     if (st.k !== 'let') return null;

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { arch } from 'node:os';
 import type { CTarget } from '../../dsl/c-target.js';
 
-export type IsaLevel = 'portable' | 'avx2' | 'avx512' | 'avx512-bf16' | 'neon';
+export type IsaLevel = 'portable' | 'avx2' | 'avx512' | 'neon';
 
 export interface CpuIsa {
   readonly level: IsaLevel;
@@ -18,18 +18,12 @@ export interface CpuIsa {
 
 /** x86 levels from lowest to highest; each needs the flags listed (Linux /proc/cpuinfo names). */
 const X86_LEVELS: ReadonlyArray<{ level: IsaLevel; needs: readonly string[]; target: CTarget; march: readonly string[] }> = [
-  { level: 'portable', needs: [], target: { lanes: 4, bf16Dot: false }, march: ['-march=x86-64', '-mtune=native'] },
-  { level: 'avx2', needs: ['avx2', 'fma', 'f16c'], target: { lanes: 8, bf16Dot: false }, march: ['-march=x86-64-v3', '-mtune=native'] },
-  { level: 'avx512', needs: ['avx2', 'fma', 'f16c', 'avx512f', 'avx512bw', 'avx512vl', 'avx512dq'], target: { lanes: 16, bf16Dot: false }, march: ['-march=x86-64-v4', '-mtune=native'] },
-  {
-    level: 'avx512-bf16',
-    needs: ['avx2', 'fma', 'f16c', 'avx512f', 'avx512bw', 'avx512vl', 'avx512dq', 'avx512_bf16'],
-    target: { lanes: 16, bf16Dot: true },
-    march: ['-march=x86-64-v4', '-mavx512bf16', '-mtune=native'],
-  },
+  { level: 'portable', needs: [], target: { lanes: 4 }, march: ['-march=x86-64', '-mtune=native'] },
+  { level: 'avx2', needs: ['avx2', 'fma', 'f16c'], target: { lanes: 8 }, march: ['-march=x86-64-v3', '-mtune=native'] },
+  { level: 'avx512', needs: ['avx2', 'fma', 'f16c', 'avx512f', 'avx512bw', 'avx512vl', 'avx512dq'], target: { lanes: 16 }, march: ['-march=x86-64-v4', '-mtune=native'] },
 ];
 
-/** Features reported beside the level: what the next steps (int8 dots, AMX) would use. */
+/** Features reported beside the level (BF16 and int8 dots, AMX: what later paths would use). */
 const REPORTED = ['avx2', 'fma', 'f16c', 'avx512f', 'avx512bw', 'avx512vl', 'avx512_bf16', 'avx512_vnni', 'avx_vnni', 'amx_bf16', 'amx_int8', 'asimd', 'asimddp', 'bf16', 'sve'];
 
 function cpuFlags(): Set<string> {
@@ -54,9 +48,9 @@ export function availableIsas(flags: ReadonlySet<string> = cpuFlags()): CpuIsa[]
   const features = REPORTED.filter((f) => flags.has(f));
   if (arch() === 'arm64') {
     // NEON is part of AArch64; wider paths (dotprod, SVE) are not rendered yet
-    return [{ level: 'neon', features, target: { lanes: 4, bf16Dot: false }, march: ['-mcpu=native'] }];
+    return [{ level: 'neon', features, target: { lanes: 4 }, march: ['-mcpu=native'] }];
   }
-  if (arch() !== 'x64') return [{ level: 'portable', features, target: { lanes: 4, bf16Dot: false }, march: [] }];
+  if (arch() !== 'x64') return [{ level: 'portable', features, target: { lanes: 4 }, march: [] }];
   return X86_LEVELS.filter((l) => l.needs.every((f) => flags.has(f))).map((l) => ({ level: l.level, features, target: l.target, march: l.march }));
 }
 
