@@ -1,10 +1,8 @@
 // A GGUF file's tensors under the Hugging Face names an architecture binds, so every
 // architecture's weight binding reads GGUF files unchanged; stacked experts become per-expert views,
 // and tensors the file stores in another layout are computed once (derived tensors).
-import { mkdtempSync, openSync, readSync, closeSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { GgufError } from '../formats/gguf-errors.js';
+import { ScratchTensors } from '../formats/scratch-tensors.js';
 import type { TensorInfo } from '../formats/safetensors.js';
 import type { TensorStore } from '../formats/tensor-store.js';
 import type { GgufDerivedTensor, GgufTensorRef } from './architecture.js';
@@ -13,27 +11,9 @@ function isDerived(r: GgufTensorRef): r is GgufDerivedTensor {
   return typeof r === 'object' && 'compute' in r;
 }
 
-/** Scratch directories still present; removed at exit when their store was never closed. */
-const SCRATCH = new Set<string>();
-let exitHook = false;
-
-function scratchDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-gguf-derived-'));
-  SCRATCH.add(dir);
-  if (!exitHook) {
-    exitHook = true;
-    process.once('exit', () => SCRATCH.forEach((d) => rmSync(d, { recursive: true, force: true })));
-  }
-  return dir;
-}
-
-/**
- * Derived tensors, each computed once and kept in a scratch file of its own: devices memory-map
- * weights by file and offset (the cpu device maps TensorInfo.file itself), so a derived tensor
- * must live in a file like the others. The files are removed when the store closes.
- */
+/** Derived tensors, each computed once into a scratch file (removed when the store closes). */
 class DerivedFiles {
-  private dir: string | null = null;
+  private readonly scratch = new ScratchTensors('tessera-gguf-derived-');
   private readonly files = new Map<string, TensorInfo>();
 
   constructor(private readonly source: string) {}
@@ -45,32 +25,18 @@ class DerivedFiles {
       const elements = d.shape.reduce((a, b) => a * b, 1);
       const want = elements * (d.dtype === 'F32' ? 4 : 2);
       if (bytes.byteLength !== want) throw new GgufError('bad-tensor-info', this.source, `derived tensor has ${bytes.byteLength} bytes, expected ${want}`, { tensor: d.from.join(' + ') });
-      this.dir ??= scratchDir();
-      const path = join(this.dir, `${this.files.size}.bin`);
-      writeFileSync(path, bytes);
-      info = { name, dtype: d.dtype, shape: [...d.shape], file: path, offset: 0, byteLength: bytes.byteLength };
+      info = this.scratch.add(name, d.dtype, d.shape, bytes);
       this.files.set(name, info);
     }
     return info;
   }
 
   read(info: TensorInfo, start: number, length: number): Uint8Array {
-    const out = new Uint8Array(length);
-    const fd = openSync(info.file, 'r');
-    try {
-      readSync(fd, out, 0, length, info.offset + start);
-    } finally {
-      closeSync(fd);
-    }
-    return out;
+    return this.scratch.read(info, start, length);
   }
 
   close(): void {
-    if (this.dir) {
-      rmSync(this.dir, { recursive: true, force: true });
-      SCRATCH.delete(this.dir);
-    }
-    this.dir = null;
+    this.scratch.close();
     this.files.clear();
   }
 }
