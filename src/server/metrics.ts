@@ -96,6 +96,11 @@ export class ServerMetrics {
     metric('gauge', 'vllm:kv_cache_usage_perc', 'KV-cache usage. 1 means 100 percent usage.', stats?.kvCacheUsage ?? 0);
     // Deprecated in vLLM, kept so older dashboards still find it.
     metric('gauge', 'vllm:gpu_cache_usage_perc', 'KV-cache usage (deprecated alias of vllm:kv_cache_usage_perc).', stats?.kvCacheUsage ?? 0);
+    // Block counts (not only the usage fraction) so a soak can assert that nothing leaked.
+    lines.push('# HELP tessera:kv_cache_blocks KV-cache blocks by state (free includes prefix-cached blocks no request holds).', '# TYPE tessera:kv_cache_blocks gauge');
+    const free = stats?.freeBlocks ?? 0;
+    lines.push(`tessera:kv_cache_blocks{${labels},state="used"} ${(stats?.numBlocks ?? 0) - free}`, `tessera:kv_cache_blocks{${labels},state="free"} ${free}`);
+    metric('counter', 'tessera:engine_steps_total', 'Engine steps (forward passes of the batch) run.', stats?.stepsTotal ?? 0);
     metric('counter', 'vllm:num_preemptions_total', 'Cumulative number of preemptions from the engine.', stats?.preemptionsTotal ?? 0);
     metric('counter', 'vllm:prefix_cache_queries_total', 'Prefix cache queries, in terms of number of queried tokens.', stats?.prefixCacheQueries ?? 0);
     metric('counter', 'vllm:prefix_cache_hits_total', 'Prefix cache hits, in terms of number of cached tokens.', stats?.prefixCacheHits ?? 0);
