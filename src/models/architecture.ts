@@ -7,6 +7,8 @@ import type { TensorStore } from '../formats/tensor-store.js';
 import type { CausalLM } from './model.js';
 import type { WeightBinder } from './weight-binder.js';
 import type { GgufMetaReader } from './gguf-meta-reader.js';
+import type { Communicator } from '../ops/communicator.js';
+import type { ShardRule } from './tensor-shards.js';
 
 export interface ModelOptions {
   /** FP8 checkpoints: 'quant' quantizes linear inputs per 128-block (DeepSeek's official semantics), 'none' is weight-only. */
@@ -22,6 +24,8 @@ export interface ModelOptions {
    * computes the same file. Default: 'ggml' for GGUF files, 'float' otherwise.
    */
   readonly linearActivations?: 'float' | 'ggml';
+  /** Tensor parallelism: this process runs one rank's shard and reduces partial sums with the others. */
+  readonly communicator?: Communicator;
 }
 
 export interface ModelDescription {
@@ -62,6 +66,14 @@ export interface GgufArchitecture<C> {
   tensorName(hfName: string, c: C): GgufTensorRef | null;
 }
 
+/** How an architecture splits over tensor-parallel ranks (Megatron style: heads and MLP columns). */
+export interface TensorParallelPlan<C> {
+  /** One rank's config (heads and MLP width divided); a ModelFormatError naming the key when they do not divide. */
+  shardConfig(c: C, size: number, file: string): C;
+  /** How a tensor (Hugging Face name) splits: see tensor-shards.ts. */
+  split(name: string): ShardRule;
+}
+
 export interface Architecture<C> {
   readonly modelTypes: readonly string[];
   parseConfig(file: string, raw: Record<string, unknown>): C;
@@ -71,4 +83,5 @@ export interface Architecture<C> {
   create(c: C, store: TensorStore, backend: Backend, options: ModelOptions): CausalLM;
   describe(c: C, options: ModelOptions): ModelDescription;
   readonly gguf?: GgufArchitecture<C>;
+  readonly tensorParallel?: TensorParallelPlan<C>;
 }

@@ -13,13 +13,15 @@ import { LLAMA_MODEL_TYPES, describeLlama, llamaKvLayout, llamaRopeAmplitude, ll
 import type { Architecture, ModelOptions } from './architecture.js';
 import { GQA_OPS } from '../ops/backend.js';
 import { LLAMA_GGUF } from './llama-gguf.js';
+import { LLAMA_TENSOR_PARALLEL } from './llama-parallel.js';
+import type { Communicator } from '../ops/communicator.js';
 import type { LlamaConfig } from './llama-config.js';
 import { bindLlamaWeights } from './llama-weights.js';
 import type { LlamaLayerWeights, LlamaWeights } from './llama-weights.js';
 import type { CausalLM, ForwardInput, ForwardTrace, ModelInfo } from './model.js';
 import { StoreBinder } from './weight-binder.js';
 
-export type LlamaOptions = Pick<ModelOptions, 'kvCacheDtype' | 'linearActivations'>;
+export type LlamaOptions = Pick<ModelOptions, 'kvCacheDtype' | 'linearActivations' | 'communicator'>;
 
 /** Cached K/V default to bf16: half the memory of f32, the precision of the weights people run. */
 const DEFAULT_KV_DTYPE: KvDType = 'bf16';
@@ -33,6 +35,7 @@ export class LlamaModel implements CausalLM {
   private readonly kvDtype: KvDType;
   /** 'ggml' for llama.cpp's activation conversion (GGUF files), else 'plain' */
   private readonly linearMode: LinearMode;
+  private readonly communicator: Communicator | undefined;
 
   constructor(
     readonly config: LlamaConfig,
@@ -56,6 +59,7 @@ export class LlamaModel implements CausalLM {
     this.scale = c.headDim ** -0.5;
     this.kvDtype = options.kvCacheDtype ?? DEFAULT_KV_DTYPE;
     this.linearMode = options.linearActivations === 'ggml' ? 'ggml' : 'plain';
+    this.communicator = options.communicator;
   }
 
   createKvCache(numBlocks: number, blockSize: number): KvCache {
@@ -73,8 +77,8 @@ export class LlamaModel implements CausalLM {
     let h = b.embed(this.w.embed, step); // [T, hidden]
     for (let l = 0; l < c.numLayers; l++) {
       const layer = this.w.layers[l]!;
-      h = b.add(h, this.attention(l, layer, b.rmsNorm(h, layer.inputNorm, c.rmsNormEps), cache, step));
-      h = b.add(h, this.mlp(layer, b.rmsNorm(h, layer.postNorm, c.rmsNormEps)));
+      h = b.add(h, await this.reduce(this.attention(l, layer, b.rmsNorm(h, layer.inputNorm, c.rmsNormEps), cache, step)));
+      h = b.add(h, await this.reduce(this.mlp(layer, b.rmsNorm(h, layer.postNorm, c.rmsNormEps))));
       trace?.hidden?.push(h);
     }
     const last = b.rmsNorm(b.gatherRows(h, input.logitRows), this.w.norm, c.rmsNormEps); // [R, hidden]
@@ -83,6 +87,16 @@ export class LlamaModel implements CausalLM {
 
   dispose(): void {
     this.backend.dispose();
+  }
+
+  /** Tensor parallelism: the sum of every rank's partial output (o_proj and down_proj split by columns). */
+  private async reduce(x: Tensor): Promise<Tensor> {
+    const comm = this.communicator;
+    if (!comm || comm.size === 1) return x;
+    const [rows, cols] = x.shape as [number, number];
+    const data = await this.backend.read(x);
+    comm.allReduceSum(data);
+    return this.backend.fromHost(data, rows, cols);
   }
 
   private linear(x: Tensor, w: Weight, bias: Weight | null): Tensor {
@@ -121,4 +135,5 @@ export const LLAMA_ARCHITECTURE: Architecture<LlamaConfig> = {
   create: (c, store, backend, options) => new LlamaModel(c, store, backend, options),
   describe: (c, options) => describeLlama(c, options.kvCacheDtype ?? DEFAULT_KV_DTYPE),
   gguf: LLAMA_GGUF,
+  tensorParallel: LLAMA_TENSOR_PARALLEL,
 };

@@ -5,6 +5,7 @@ import { GgufError } from '../formats/gguf-errors.js';
 import type { GgufModel } from '../formats/gguf-model.js';
 import type { HfDirectory } from '../formats/hf-directory.js';
 import { ModelFormatError } from '../formats/errors.js';
+import { shardedTensors } from './tensor-shards.js';
 import type { TensorStore } from '../formats/tensor-store.js';
 import type { Architecture, ModelDescription, ModelOptions } from './architecture.js';
 import { DEEPSEEK_ARCHITECTURE } from './deepseek.js';
@@ -72,7 +73,12 @@ function bind<C>(a: Architecture<C>, c: C, type: string): BoundArchitecture {
     create: (tensors, backend, options) => {
       const missing = a.requiredOps(c).filter((op) => !backend.supportsOp(op));
       if (missing.length > 0) throw new Error(`the ${backend.name} backend lacks ops ${missing.join(', ')} that ${type} needs`);
-      return a.create(c, tensors, backend, options);
+      const comm = options.communicator;
+      if (!comm || comm.size === 1) return a.create(c, tensors, backend, options);
+      const plan = a.tensorParallel;
+      if (!plan) throw new ModelFormatError(tensors.source, `${type} models cannot run tensor-parallel yet`, { key: 'model_type' });
+      const shard = shardedTensors(tensors, comm, (name) => plan.split(name));
+      return a.create(plan.shardConfig(c, comm.size, tensors.source), shard, backend, options);
     },
     describe: (options) => a.describe(c, options),
   };

@@ -1,0 +1,28 @@
+// `--tensor-parallel N`: this process is one of N ranks started by `mpirun -np N`; the ranks split
+// the model (src/models/tensor-shards.ts) and reduce partial sums over MPI. Only rank 0 prints.
+import type { Communicator } from '../ops/communicator.js';
+import { MpiError, mpirunSize, openMpi } from '../parallel/mpi.js';
+import { UsageError } from './cli-error.js';
+import { parsePositiveInt } from './common.js';
+
+export interface TensorParallelRun {
+  readonly communicator: Communicator | undefined;
+  /** stdout for rank 0, nothing for the other ranks */
+  readonly out: (s: string) => void;
+  close(): void;
+}
+
+export function tensorParallelFlag(value: string | undefined, out: (s: string) => void): TensorParallelRun {
+  const n = value === undefined ? 1 : parsePositiveInt('tensor-parallel', value, 1);
+  if (n === 1) return { communicator: undefined, out, close: () => undefined };
+  const started = mpirunSize();
+  if (started === null) throw new UsageError(`--tensor-parallel ${n} runs as ${n} processes: start it with mpirun -np ${n} tessera ...`);
+  if (started !== n) throw new UsageError(`--tensor-parallel ${n}, but mpirun started ${started} processes`);
+  let comm: Communicator;
+  try {
+    comm = openMpi();
+  } catch (e) {
+    throw new UsageError(e instanceof MpiError ? e.message : String(e));
+  }
+  return { communicator: comm, out: comm.rank === 0 ? out : () => undefined, close: () => comm.close() };
+}

@@ -1,0 +1,85 @@
+// Tensor parallelism over MPI: `mpirun -np 2 tessera logits --tensor-parallel 2` gives the logits
+// of one process (within 1e-4 on cpu; only the order of the partial sums differs) and the same
+// greedy tokens, for each Llama-family architecture, from a Hugging Face directory and from a
+// quantized GGUF file. Needs Open MPI's mpirun (CI installs openmpi-bin and sets
+// TESSERA_REQUIRE_MPI=1, where a missing mpirun is a failure instead of a skip).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeRandomCheckpoint } from '../conformance/random-checkpoint.js';
+import { writeLlamaFamilyGguf } from '../../bench/llama-gguf.js';
+import { cliPath, runCli } from '../../test/helpers/cli.js';
+
+const TOLERANCE = 1e-4;
+const hasMpirun = spawnSync('mpirun', ['--version']).status === 0;
+const skip = hasMpirun ? false : process.env['TESSERA_REQUIRE_MPI'] ? false : 'no mpirun (install openmpi-bin; CI sets TESSERA_REQUIRE_MPI=1)';
+
+const BASE = { vocab_size: 160, num_hidden_layers: 2, rms_norm_eps: 1e-6, max_position_embeddings: 2048, bos_token_id: 0, eos_token_id: 1, hidden_size: 256, intermediate_size: 512, num_attention_heads: 4, num_key_value_heads: 2 };
+const MODELS: Record<string, Record<string, unknown>> = {
+  llama: { ...BASE, model_type: 'llama', rope_theta: 500000 },
+  'qwen2 (q/k/v bias)': { ...BASE, model_type: 'qwen2', rope_theta: 10000 },
+  'qwen3 (per-head q/k norms)': { ...BASE, model_type: 'qwen3', head_dim: 64, rope_theta: 1000000 },
+};
+
+interface Logits {
+  readonly prompt_logits: number[][];
+  readonly decode_tokens: number[];
+  readonly decode_logits: number[][];
+}
+
+const ARGS = ['--tokens', '3,5,7,9,11,13', '--greedy', '4', '--device', 'cpu', '--kv-cache-dtype', 'f32'];
+
+function twoRanks(model: string): Logits {
+  const r = spawnSync('mpirun', ['--allow-run-as-root', '--oversubscribe', '-np', '2', process.execPath, cliPath, 'logits', '--model', model, ...ARGS, '--tensor-parallel', '2'], { encoding: 'utf8', timeout: 180_000, maxBuffer: 64 << 20 });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as Logits; // rank 0 alone prints
+}
+
+function oneProcess(model: string): Logits {
+  const r = runCli(['logits', '--model', model, ...ARGS]);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as Logits;
+}
+
+function maxDiff(a: number[][], b: number[][]): number {
+  return Math.max(...a.map((row, i) => Math.max(...row.map((v, j) => Math.abs(v - b[i]![j]!)))));
+}
+
+for (const [name, config] of Object.entries(MODELS)) {
+  test(`${name}: 2 tensor-parallel ranks under mpirun give one process's logits (HF BF16 and GGUF Q8_0)`, { skip }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-tp-'));
+    try {
+      const hf = writeRandomCheckpoint(join(dir, 'hf'), config, { seed: 31, dtype: 'BF16' });
+      const gguf = join(dir, 'model-q8_0.gguf');
+      await writeLlamaFamilyGguf(hf, gguf, { dtype: 'Q8_0' });
+      for (const model of [hf, gguf]) {
+        const one = oneProcess(model);
+        const two = twoRanks(model);
+        const d = Math.max(maxDiff(one.prompt_logits, two.prompt_logits), maxDiff(one.decode_logits, two.decode_logits));
+        assert.ok(d <= TOLERANCE, `${model}: max |Δ logit| ${d}`);
+        assert.deepEqual(two.decode_tokens, one.decode_tokens);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+test('--tensor-parallel outside mpirun, or for an architecture that cannot split, is a one-line error', { skip }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-tp-bad-'));
+  try {
+    const hf = writeRandomCheckpoint(join(dir, 'hf'), MODELS['llama']!, { seed: 31, dtype: 'BF16' });
+    const r = runCli(['logits', '--model', hf, ...ARGS, '--tensor-parallel', '2'], { env: { OMPI_COMM_WORLD_SIZE: '', PMIX_SIZE: '' } });
+    assert.equal(r.code, 2, 'a usage error');
+    assert.match(r.stderr, /^tessera logits: --tensor-parallel 2 runs as 2 processes: start it with mpirun -np 2 tessera/);
+    const three = writeRandomCheckpoint(join(dir, 'three'), { ...MODELS['llama']!, num_attention_heads: 3, hidden_size: 192, num_key_value_heads: 3 }, { seed: 31, dtype: 'BF16' });
+    const s = spawnSync('mpirun', ['--allow-run-as-root', '--oversubscribe', '-np', '2', process.execPath, cliPath, 'logits', '--model', three, ...ARGS, '--tensor-parallel', '2'], { encoding: 'utf8', timeout: 120_000 });
+    assert.notEqual(s.status, 0);
+    assert.match(s.stderr, /num_attention_heads.*3 does not split over 2 tensor-parallel ranks/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
