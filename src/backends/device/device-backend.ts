@@ -49,7 +49,7 @@ export class DeviceBackend implements Backend {
     actQuant: (x, format) => this.actQuant(x, format),
     maxListBytes: () => this.device.maxListBytes ?? Infinity,
     laneExperts: () => this.laneExperts(),
-    tile: (tokens, dtype, matrices) => tileFor(tokens, (this.device.vectorLanes ?? 0) >= 16 && !isQuantDType(dtype), matrices),
+    tile: (tokens, dtype, k, matrices) => tileFor(tokens, (this.device.vectorLanes ?? 0) >= 16 && !isQuantDType(dtype), matrices, k),
   };
 
   constructor(
@@ -237,7 +237,7 @@ export class DeviceBackend implements Backend {
     const w = asKW(weight);
     const [n, k] = w.shape as [number, number];
     if (a.cols !== k) throw new Error(`linear ${w.name}: input has ${a.cols} columns, weight ${k}`);
-    const spec: LinearSpec = { dtype: w.dtype, mode: kernelMode(w.dtype, mode, w.name), tile: this.ops.tile(a.rows, w.dtype) };
+    const spec: LinearSpec = { dtype: w.dtype, mode: kernelMode(w.dtype, mode, w.name), tile: this.ops.tile(a.rows, w.dtype, k) };
     const y = this.tensor(a.rows, n);
     const args: Record<string, KernelArg> = { ...linearInput(this.ops, a, w.dtype, mode, scaleFormat, w.name), w: w.buf, y: y.buf, t: a.rows, n, k };
     if (w.dtype === 'F8_E4M3') args['w_scales'] = w.scales;
