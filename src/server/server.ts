@@ -2,9 +2,9 @@
 // (/health says 503 "loading" meanwhile), serves while ready, and on shutdown stops admitting
 // (503), drains in-flight requests for up to the shutdown timeout, aborts what is left and closes.
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
+import { STATUS_CODES, createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { GrammarEngine, grammarVocab } from '../grammar/index.js';
 import type { TextModel } from '../text/index.js';
 import { ApiError, toApiError } from './api-error.js';
@@ -59,6 +59,7 @@ export class TesseraServer {
     this.#cors = new Cors(this.options.allowedOrigins);
     this.http = createServer((req, res) => void this.#handle(req, res));
     this.http.keepAliveTimeout = 5_000;
+    this.http.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.#clientError(err, socket));
   }
 
   get state(): ServerState {
@@ -132,6 +133,21 @@ export class TesseraServer {
       return { status: 503, body: { status: 'unhealthy', reason: `requests are pending but no step ran for ${idleFor} ms` } };
     }
     return { status: 200, body: { status: 'ok' } };
+  }
+
+  /**
+   * HTTP the parser refuses (oversized headers, a broken request line, Content-Length or chunked
+   * encoding, a header timeout): Node would answer with an empty body; clients get an error object.
+   */
+  #clientError(err: NodeJS.ErrnoException, socket: Socket): void {
+    if (!socket.writable || err.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const [status, code] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'headers_too_large'] : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request_timeout'] : [400, 'malformed_http'];
+    const body = JSON.stringify(new ApiError(status, 'invalid_request_error', `malformed HTTP request (${err.code ?? err.message})`, null, code).body());
+    this.metrics.response(status);
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
