@@ -93,11 +93,13 @@ export const ENGINE_FLAG_OPTIONS = {
   'kv-cache-dtype': { type: 'string' },
   device: { type: 'string' },
   threads: { type: 'string' },
+  'tensor-parallel': { type: 'string' },
 } as const;
 
-export const ENGINE_FLAGS_USAGE = `[--device cpu|webgpu|js|ref] [--threads N] [--kv-cache-tokens N | --kv-cache-memory 1GiB] [--kv-cache-dtype auto|f32|f16|bf16] [--max-num-seqs N] [--max-num-batched-tokens N] [--max-model-len N] [--block-size N] [--no-prefix-caching]`;
+export const ENGINE_FLAGS_USAGE = `[--device cpu|webgpu|js|ref] [--threads N] [--kv-cache-tokens N | --kv-cache-memory 1GiB] [--kv-cache-dtype auto|f32|f16|bf16] [--max-num-seqs N] [--max-num-batched-tokens N] [--max-model-len N] [--block-size N] [--no-prefix-caching] [--tensor-parallel N (under mpirun -np N)]`;
 
 export interface EngineFlagValues {
+  readonly 'tensor-parallel'?: string | undefined;
   readonly 'kv-cache-tokens'?: string | undefined;
   readonly 'kv-cache-memory'?: string | undefined;
   readonly 'max-num-seqs'?: string | undefined;

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { normalizeSamplingParams, SamplingParamsError } from '../engine/index.js';
 import type { SamplingParams } from '../engine/index.js';
 import { buildChatPrompt, generateText, loadTextModel } from '../text/index.js';
+import { followAndClose, tensorParallelFlag } from './tensor-parallel.js';
 import type { TextFinishEvent, TextModel, TextModelOptions, TextRequest } from '../text/index.js';
 import { UsageError } from './cli-error.js';
 import { ENGINE_FLAG_OPTIONS, ENGINE_FLAGS_USAGE, modelDirFlag, parseIntFlag, parseNumberFlag, requireFlag, textModelFlags } from './common.js';
@@ -102,7 +103,10 @@ export async function runCommand(argv: string[], out: (s: string) => void): Prom
   const sampling = parseSamplingFlags(values);
   const modelOptions = textModelFlags(values);
   if ((values.thinking || values.system !== undefined) && !values.chat) throw new UsageError('--thinking and --system need --chat');
-  const tm = await loadWithProgress(modelDirFlag(values.model), modelOptions);
+  const dir = modelDirFlag(values.model);
+  const tp = tensorParallelFlag(values['tensor-parallel'], out);
+  if (tp.communicator && tp.communicator.rank !== 0) return followAndClose(dir, modelOptions, tp);
+  const tm = await loadWithProgress(dir, { ...modelOptions, ...(tp.communicator ? { communicator: tp.communicator } : {}) });
   try {
     const params = samplingFor(tm, sampling);
     const chat = values.chat
@@ -136,5 +140,6 @@ export async function runCommand(argv: string[], out: (s: string) => void): Prom
     process.stderr.write(statsLine(finish, { start, firstToken, end: performance.now() }) + '\n');
   } finally {
     await tm.close();
+    tp.close();
   }
 }

@@ -8,6 +8,7 @@ import type { ServerOptions } from '../server/index.js';
 import { UsageError } from './cli-error.js';
 import { ENGINE_FLAG_OPTIONS, ENGINE_FLAGS_USAGE, modelDirFlag, oneOf, parseBytesFlag, parseIntFlag, parseNumberFlag, textModelFlags } from './common.js';
 import { loadWithProgress } from './run.js';
+import { followAndClose, tensorParallelFlag } from './tensor-parallel.js';
 
 export const SERVE_USAGE = `tessera serve [--model DIR] [--host 127.0.0.1] [--port 8000] [--api-key KEY ...] [--allowed-origin URL|* ...]
     [--served-model-name NAME] [--max-waiting-requests 1024] [--queue-full-status 429|503] [--shutdown-timeout 30]
@@ -65,6 +66,8 @@ export async function serveCommand(argv: string[]): Promise<void> {
   };
   const modelOptions = textModelFlags(v);
   const dir = modelDirFlag(v.model);
+  const tp = tensorParallelFlag(v['tensor-parallel'], log);
+  if (tp.communicator && tp.communicator.rank !== 0) return followAndClose(dir, modelOptions, tp);
 
   const server = new TesseraServer(options);
   let addr;
@@ -93,7 +96,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onInt);
   try {
-    const tm = await loadWithProgress(dir, { ...modelOptions, ...(v['served-model-name'] ? { name: v['served-model-name'] } : {}) });
+    const tm = await loadWithProgress(dir, { ...modelOptions, ...(v['served-model-name'] ? { name: v['served-model-name'] } : {}), ...(tp.communicator ? { communicator: tp.communicator } : {}) });
     if (stopping) {
       await tm.close();
     } else {
@@ -109,5 +112,6 @@ export async function serveCommand(argv: string[]): Promise<void> {
   } finally {
     process.off('SIGTERM', onTerm);
     process.off('SIGINT', onInt);
+    tp.close();
   }
 }

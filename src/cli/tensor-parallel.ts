@@ -4,6 +4,8 @@ import type { Communicator } from '../ops/communicator.js';
 import { MpiError, mpirunSize, openMpi } from '../parallel/mpi.js';
 import { UsageError } from './cli-error.js';
 import { parsePositiveInt } from './common.js';
+import { followTextModel } from '../text/index.js';
+import type { TextModelOptions } from '../text/index.js';
 
 export interface TensorParallelRun {
   readonly communicator: Communicator | undefined;
@@ -25,4 +27,22 @@ export function tensorParallelFlag(value: string | undefined, out: (s: string) =
     throw new UsageError(e instanceof MpiError ? e.message : String(e));
   }
   return { communicator: comm, out: comm.rank === 0 ? out : () => undefined, close: () => comm.close() };
+}
+
+/**
+ * Ranks other than 0: follow rank 0's model calls until it stops, then leave MPI. Rank 0 decides
+ * when the job ends (a SIGTERM there drains its requests, which need every rank), so the others
+ * ignore SIGTERM / SIGINT while they follow.
+ */
+export async function followAndClose(dir: string, options: TextModelOptions, tp: TensorParallelRun): Promise<void> {
+  const ignore = (): void => undefined;
+  process.on('SIGTERM', ignore);
+  process.on('SIGINT', ignore);
+  try {
+    await followTextModel(dir, { ...options, communicator: tp.communicator! });
+  } finally {
+    process.off('SIGTERM', ignore);
+    process.off('SIGINT', ignore);
+    tp.close();
+  }
 }

@@ -5,15 +5,18 @@
 // TESSERA_REQUIRE_MPI=1, where a missing mpirun is a failure instead of a skip).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeRandomCheckpoint } from '../conformance/random-checkpoint.js';
 import { writeLlamaFamilyGguf } from '../../bench/llama-gguf.js';
 import { cliPath, runCli } from '../../test/helpers/cli.js';
+import { makeQwenDistillModel, tinyQwenDistillConfig } from '../../test/helpers/distill-models.js';
 
 const TOLERANCE = 1e-4;
+/** as root (CI) and on machines with fewer cores than ranks */
+const MPIRUN = ['--allow-run-as-root', '--oversubscribe', '-np', '2'];
 const hasMpirun = spawnSync('mpirun', ['--version']).status === 0;
 const skip = hasMpirun ? false : process.env['TESSERA_REQUIRE_MPI'] ? false : 'no mpirun (install openmpi-bin; CI sets TESSERA_REQUIRE_MPI=1)';
 
@@ -33,7 +36,7 @@ interface Logits {
 const ARGS = ['--tokens', '3,5,7,9,11,13', '--greedy', '4', '--device', 'cpu', '--kv-cache-dtype', 'f32'];
 
 function twoRanks(model: string): Logits {
-  const r = spawnSync('mpirun', ['--allow-run-as-root', '--oversubscribe', '-np', '2', process.execPath, cliPath, 'logits', '--model', model, ...ARGS, '--tensor-parallel', '2'], { encoding: 'utf8', timeout: 180_000, maxBuffer: 64 << 20 });
+  const r = spawnSync('mpirun', [...MPIRUN, process.execPath, cliPath, 'logits', '--model', model, ...ARGS, '--tensor-parallel', '2'], { encoding: 'utf8', timeout: 180_000, maxBuffer: 64 << 20 });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout) as Logits; // rank 0 alone prints
 }
@@ -42,6 +45,14 @@ function oneProcess(model: string): Logits {
   const r = runCli(['logits', '--model', model, ...ARGS]);
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout) as Logits;
+}
+
+/** The pid of rank 0 among mpirun's children (Open MPI puts the rank in their environment). */
+function rankZeroPid(mpirun: number): number {
+  const children = spawnSync('pgrep', ['-P', String(mpirun)], { encoding: 'utf8' }).stdout.trim().split(/\s+/).map(Number);
+  const zero = children.find((pid) => readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes('OMPI_COMM_WORLD_RANK=0'));
+  if (zero === undefined) throw new Error(`no rank 0 among mpirun's children ${children.join(', ')}`);
+  return zero;
 }
 
 function maxDiff(a: number[][], b: number[][]): number {
@@ -76,10 +87,49 @@ test('--tensor-parallel outside mpirun, or for an architecture that cannot split
     assert.equal(r.code, 2, 'a usage error');
     assert.match(r.stderr, /^tessera logits: --tensor-parallel 2 runs as 2 processes: start it with mpirun -np 2 tessera/);
     const three = writeRandomCheckpoint(join(dir, 'three'), { ...MODELS['llama']!, num_attention_heads: 3, hidden_size: 192, num_key_value_heads: 3 }, { seed: 31, dtype: 'BF16' });
-    const s = spawnSync('mpirun', ['--allow-run-as-root', '--oversubscribe', '-np', '2', process.execPath, cliPath, 'logits', '--model', three, ...ARGS, '--tensor-parallel', '2'], { encoding: 'utf8', timeout: 120_000 });
+    const s = spawnSync('mpirun', [...MPIRUN, process.execPath, cliPath, 'logits', '--model', three, ...ARGS, '--tensor-parallel', '2'], { encoding: 'utf8', timeout: 120_000 });
     assert.notEqual(s.status, 0);
     assert.match(s.stderr, /num_attention_heads.*3 does not split over 2 tensor-parallel ranks/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('run and serve under mpirun -np 2 --tensor-parallel 2: the text of one process; SIGTERM drains and every rank exits 0', { skip }, async () => {
+  const m = await makeQwenDistillModel(3);
+  try {
+    // the distill test model with heads and K/V heads that split over 2 ranks (its tokenizer files stay)
+    writeRandomCheckpoint(m.dir, { ...tinyQwenDistillConfig(), hidden_size: 64, intermediate_size: 128, num_attention_heads: 4, num_key_value_heads: 2 }, { seed: 3, dtype: 'BF16' });
+    const args = ['--model', m.dir, '--prompt', 'Hello there', '--max-tokens', '12', '--temperature', '0.8', '--seed', '5'];
+    const one = runCli(['run', ...args]);
+    assert.equal(one.code, 0, one.stderr);
+    assert.ok(one.stdout.length > 0);
+    const two = spawnSync('mpirun', [...MPIRUN, process.execPath, cliPath, 'run', ...args, '--tensor-parallel', '2'], { encoding: 'utf8', timeout: 180_000 });
+    assert.equal(two.status, 0, two.stderr);
+    assert.equal(two.stdout, one.stdout, 'rank 0 alone prints, the same text');
+
+    const port = 18000 + Math.floor(Math.random() * 2000);
+    const server = spawn('mpirun', [...MPIRUN, process.execPath, cliPath, 'serve', '--model', m.dir, '--port', String(port), '--tensor-parallel', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    server.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => server.on('exit', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 120_000;
+      while (!/ready: model/.test(stderr)) {
+        if (Date.now() > deadline) throw new Error(`serve did not get ready: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const res = await fetch(`http://127.0.0.1:${port}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'Hello there', max_tokens: 12, temperature: 0.8, seed: 5 }) });
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { choices: Array<{ text: string }> };
+      assert.equal(body.choices[0]!.text, one.stdout.replace(/\n$/, ''));
+    } finally {
+      // rank 0 ends the job (mpirun itself answers SIGTERM by aborting every rank, exit 1)
+      process.kill(rankZeroPid(server.pid!), 'SIGTERM');
+    }
+    assert.equal(await exited, 0, stderr);
+    assert.match(stderr, /drained; bye/);
+  } finally {
+    await m.dispose();
   }
 });

@@ -15,7 +15,7 @@ export { EMPTY_DELTA, isEmptyDelta, mergeDeltas, OutputProcessor } from './outpu
 export type { OutputOptions, TextDelta } from './output-processor.js';
 export { AbortedError, scorePrompt } from './prompt-logprobs.js';
 export type { PromptTokenLogprob } from './prompt-logprobs.js';
-export { createTextModel, loadTextModel, loadTextTokenizer, ModelDirError, textTokenizerFrom } from './text-model.js';
+export { createTextModel, followTextModel, loadTextModel, loadTextTokenizer, ModelDirError, textTokenizerFrom } from './text-model.js';
 export type { LoadProgress, TextEngineOptions, TextModel, TextModelOptions, TextTokenizer, TextTokenizerOptions } from './text-model.js';
 export { TokenTexts } from './token-bytes.js';
 export type { TokenText } from './token-bytes.js';

@@ -14,6 +14,9 @@ import { isGgufPath, openModel } from '../models/open-model.js';
 import type { KvDType } from '../ops/kv-cache.js';
 import type { CausalLM } from '../models/model.js';
 import { loadModel } from '../models/registry.js';
+import type { ModelOptions } from '../models/architecture.js';
+import type { Communicator } from '../ops/communicator.js';
+import { followSteps, leaderModel } from '../parallel/step-broadcast.js';
 import { createChatEncoder, createGgufTokenizer, detectToolCallFormat, getToolCallFormat, loadTokenizer, TokenizerFileError } from '../tokenizer/index.js';
 import type { ChatEncoder, GenerationDefaults, LoadedTokenizer, Tokenizer, ToolCallFormat } from '../tokenizer/index.js';
 import { ExclusiveModel } from './exclusive-model.js';
@@ -75,6 +78,8 @@ export interface TextModelOptions {
   readonly denseAttention?: boolean;
   /** grouped-query attention models: the cached K/V element type (default: the model's, bf16) */
   readonly kvCacheDtype?: KvDType;
+  /** tensor parallelism: this process is rank 0 of the communicator's ranks (the others follow, see followTextModel) */
+  readonly communicator?: Communicator;
   readonly engine?: TextEngineOptions;
   /** Run one tiny forward at load time so kernels compile before the first request (default true). */
   readonly warmup?: boolean;
@@ -160,15 +165,10 @@ export async function loadTextModel(dir: string, options: TextModelOptions = {})
   let backend: Backend | null = null;
   let tm: TextModel | null = null;
   try {
-    backend = await createBackend(options.device ?? 'cpu', {
-      ...(options.threads !== undefined ? { threads: options.threads } : {}),
-      ...(options.warn ? { warn: options.warn } : {}),
-    });
-    const model = loadModel(hf, backend, {
-      fp8Activations: options.fp8Activations ?? 'quant',
-      ...(options.denseAttention ? { denseAttention: true } : {}),
-      ...(options.kvCacheDtype ? { kvCacheDtype: options.kvCacheDtype } : {}),
-    });
+    backend = await backendFor(options);
+    const local = loadModel(hf, backend, modelOptionsFor(options));
+    const comm = options.communicator;
+    const model = comm && comm.size > 1 ? leaderModel(local, comm) : local;
     progress({ stage: 'warmup', fraction: 0.3 });
     tm = createTextModel(text, model, { ...options, name: options.name ?? basename(resolve(dir)) }, () => hf.close());
     if (options.warmup ?? true) await warmup(tm.model);
@@ -182,6 +182,44 @@ export async function loadTextModel(dir: string, options: TextModelOptions = {})
       hf.close();
     }
     throw e;
+  }
+}
+
+function backendFor(options: TextModelOptions): Promise<Backend> {
+  return createBackend(options.device ?? 'cpu', {
+    ...(options.threads !== undefined ? { threads: options.threads } : {}),
+    ...(options.warn ? { warn: options.warn } : {}),
+  });
+}
+
+function modelOptionsFor(options: TextModelOptions): ModelOptions {
+  return {
+    fp8Activations: options.fp8Activations ?? 'quant',
+    ...(options.denseAttention ? { denseAttention: true } : {}),
+    ...(options.kvCacheDtype ? { kvCacheDtype: options.kvCacheDtype } : {}),
+    ...(options.communicator ? { communicator: options.communicator } : {}),
+  };
+}
+
+/**
+ * Ranks 1..N-1 of a tensor-parallel run: the same model options as rank 0's loadTextModel (the
+ * same shard rules), then every cache and forward rank 0 announces, until it stops.
+ */
+export async function followTextModel(dir: string, options: TextModelOptions & { readonly communicator: Communicator }): Promise<void> {
+  const hf = openModel(dir);
+  let backend: Backend | null = null;
+  try {
+    backend = await backendFor(options);
+    const model = loadModel(hf, backend, modelOptionsFor(options));
+    try {
+      await followSteps(model, options.communicator);
+    } finally {
+      model.dispose();
+      backend = null;
+    }
+  } finally {
+    backend?.dispose();
+    hf.close();
   }
 }
 
