@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Bundles the browser build of Tessera (src/browser/index.ts) with esbuild and copies the demo page
 // (web/) next to it: dist/browser/{tessera.js, index.html, app.js, ...}. The bundle must not use
-// Node APIs: the two Node modules the shared tokenizer code imports for file loading (which the
+// Node APIs: the Node modules that shared code imports for file loading and scratch files (which the
 // browser never calls) are replaced by stubs, and any other `node:` import fails the build.
 // Usage: node scripts/build-browser.mjs [--out DIR] [--minify]
 import { build } from 'esbuild';
@@ -18,6 +18,9 @@ const out = values.out ?? join(root, 'dist', 'browser');
 const STUBS = {
   'node:path': `export function join(...parts) { return parts.filter((p) => p !== '').join('/').replace(/\\/+/g, '/'); }`,
   'node:fs/promises': `export async function readFile(path) { throw new Error('no file system in the browser (reading ' + path + ')'); }`,
+  // scratch files for tensors rebuilt at load time (GGUF kv_b), which only file-backed models use
+  'node:fs': ['closeSync', 'mkdtempSync', 'openSync', 'readSync', 'rmSync', 'writeFileSync'].map((f) => `export function ${f}() { throw new Error('no file system in the browser (${f})'); }`).join('\n'),
+  'node:os': `export function tmpdir() { throw new Error('no temporary directory in the browser'); }`,
 };
 
 const nodeApis = {

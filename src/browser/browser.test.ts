@@ -88,14 +88,14 @@ test('browser: the demo page generates on WebGPU what Node generates', { skip, t
 
     const want = await nodeContinuation(fixture, promptIds);
     assert.deepEqual(want, golden.greedy_tokens[0]!.slice(0, NEW_TOKENS), "Node's continuation is the fixture's greedy one");
-    const fromIds = await runPage(page, `${server.url}/index.html?model=/fixture/&ids=${promptIds.join(',')}&max=${NEW_TOKENS}&autorun=1`);
+    const fromIds = await runPage(page, `${server.url}/webgpu.html?model=/fixture/&ids=${promptIds.join(',')}&max=${NEW_TOKENS}&autorun=1`);
     assert.equal(fromIds.error, null, `page error: ${fromIds.error}`);
     assert.deepEqual(fromIds.ids, want, `token ids: browser (${fromIds.adapter}) vs Node`);
 
     const tokenizer = (await loadTokenizer(text.dir)).tokenizer;
     const textPrompt = tokenizer.encode(PROMPT);
     const wantText = await nodeContinuation(text.dir, textPrompt);
-    const fromText = await runPage(page, `${server.url}/index.html?model=/text/&prompt=${encodeURIComponent(PROMPT)}&max=${NEW_TOKENS}&autorun=1`);
+    const fromText = await runPage(page, `${server.url}/webgpu.html?model=/text/&prompt=${encodeURIComponent(PROMPT)}&max=${NEW_TOKENS}&autorun=1`);
     assert.equal(fromText.error, null, `page error: ${fromText.error}`);
     assert.deepEqual(fromText.ids, wantText, `text prompt: browser (${fromText.adapter}) vs Node`);
     assert.equal(fromText.text, tokenizer.decode(wantText, { skipSpecialTokens: true }));
