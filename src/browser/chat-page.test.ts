@@ -84,6 +84,17 @@ test('chat page: API key on 401, two turns, stop, a server error shown', { skip,
     await page.locator('#error').waitFor({ state: 'visible' });
     assert.match((await page.textContent('#error')) ?? '', /^400: .*context/);
     await idle();
+
+    // Markdown: code blocks, lists, emphasis and links become elements; HTML stays text.
+    const rendered = JSON.parse(await page.evaluate<string>(`import('/markdown.js').then(({ renderMarkdown }) => {
+      const div = document.createElement('div');
+      div.append(renderMarkdown('# T\\n- **a** and \\\`b\\\`\\n\\n\\\`\\\`\\\`js\\nlet x = 1 < 2;\\n\\\`\\\`\\\`\\n<img src=x onerror="window.pwned = 1"> [ok](https://a.b) [no](javascript:alert(1))'));
+      return JSON.stringify({ tags: [...div.querySelectorAll('*')].map((e) => e.tagName), code: div.querySelector('pre code')?.textContent, lang: div.querySelector('pre code')?.dataset.lang, links: [...div.querySelectorAll('a')].map((a) => a.href) });
+    })`)) as { tags: string[]; code: string; lang: string; links: string[] };
+    assert.deepEqual(rendered.tags, ['H1', 'UL', 'LI', 'STRONG', 'CODE', 'PRE', 'CODE', 'P', 'A']);
+    assert.equal(rendered.code, 'let x = 1 < 2;');
+    assert.equal(rendered.lang, 'js');
+    assert.deepEqual(rendered.links, ['https://a.b/']);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
