@@ -19,6 +19,7 @@
 // same routing; llama.cpp aborts on it); moe_layer_freq != 1 and checkpoints without shared experts
 // are refused (llama.cpp's graph cannot hold them). No MTP layers are written (the V2/V3 converter
 // drops them too).
+import { BYTE_TO_UNICODE } from '../src/tokenizer/byte-level.js';
 import { basename, resolve } from 'node:path';
 import { decodeToF32 } from '../src/formats/dtype.js';
 import { ModelFormatError } from '../src/formats/errors.js';
@@ -125,18 +126,9 @@ export function deepseekGgufMetadata(c: DeepseekConfig, name: string, out: GgufO
   return entries;
 }
 
-/** GPT-2 bytes_to_unicode: printable bytes stand for themselves, the others for U+0100 and up. */
-function byteCharacters(): string[] {
-  const printable = (b: number): boolean => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
-  const chars: string[] = [];
-  let extra = 0;
-  for (let b = 0; b < 256; b++) chars.push(String.fromCodePoint(printable(b) ? b : 256 + extra++));
-  return chars;
-}
-
 /** A stand-in vocabulary llama.cpp loads (token ids are what tests feed): byte tokens, BOS / EOS control tokens. */
 function tokenizerMetadata(c: DeepseekConfig): Entry[] {
-  const bytes = byteCharacters();
+  const bytes = BYTE_TO_UNICODE;
   const tokens = Array.from({ length: c.vocabSize }, (_, id) => bytes[id] ?? `[PAD${id}]`);
   const types: number[] = tokens.map((_, id) => (id < bytes.length ? 1 : 5)); // NORMAL, UNUSED
   const special: Entry[] = [];

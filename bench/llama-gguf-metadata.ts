@@ -11,6 +11,7 @@
 // token per GPT-2 byte character for ids < 256, `[PAD<id>]` (UNUSED) above, no merges, and the
 // config's BOS / EOS ids as control tokens (`<|bos|>`, `<|eos|>`; they replace the byte token of
 // that id). Evaluating token ids needs nothing more.
+import { BYTE_TO_UNICODE } from '../src/tokenizer/byte-level.js';
 import { gv } from '../src/formats/gguf-types.js';
 import type { GgufValue } from '../src/formats/gguf-types.js';
 import type { LlamaConfig } from '../src/models/llama-config.js';
@@ -77,17 +78,8 @@ function ropeScalingMetadata(c: LlamaConfig, raw: Readonly<Record<string, unknow
   ];
 }
 
-/** GPT-2 bytes_to_unicode: printable bytes stand for themselves, the others for U+0100 and up. */
-function byteCharacters(): string[] {
-  const printable = (b: number): boolean => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
-  const chars: string[] = [];
-  let extra = 0;
-  for (let b = 0; b < 256; b++) chars.push(String.fromCodePoint(printable(b) ? b : 256 + extra++));
-  return chars;
-}
-
 function tokenizerMetadata(c: LlamaConfig): Entry[] {
-  const bytes = byteCharacters();
+  const bytes = BYTE_TO_UNICODE;
   const tokens = Array.from({ length: c.vocabSize }, (_, id) => bytes[id] ?? `[PAD${id}]`);
   const types: number[] = tokens.map((_, id) => (id < bytes.length ? NORMAL : UNUSED));
   const special: Entry[] = [];

@@ -3,6 +3,7 @@
 // losing the bytes a client needs to reassemble it; the token's vocabulary string maps back to
 // its bytes through GPT-2's byte-to-unicode table instead.
 import type { Tokenizer } from '../tokenizer/index.js';
+import { UNICODE_TO_BYTE } from '../tokenizer/byte-level.js';
 
 export interface TokenText {
   /** UTF-8 decoding of `bytes` (U+FFFD where a character is split across tokens) */
@@ -10,22 +11,6 @@ export interface TokenText {
   readonly bytes: readonly number[];
 }
 
-/** GPT-2 bytes_to_unicode: printable bytes map to themselves, the rest to U+0100 and up. */
-function byteLevelDecoder(): ReadonlyMap<string, number> {
-  const keep: number[] = [];
-  for (let b = 0x21; b <= 0x7e; b++) keep.push(b);
-  for (let b = 0xa1; b <= 0xac; b++) keep.push(b);
-  for (let b = 0xae; b <= 0xff; b++) keep.push(b);
-  const map = new Map<string, number>();
-  for (const b of keep) map.set(String.fromCharCode(b), b);
-  let extra = 0;
-  for (let b = 0; b < 256; b++) {
-    if (!keep.includes(b)) map.set(String.fromCharCode(256 + extra++), b);
-  }
-  return map;
-}
-
-const BYTE_LEVEL = byteLevelDecoder();
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
 export class TokenTexts {
@@ -53,7 +38,7 @@ export class TokenTexts {
     if (this.#byteLevel && piece !== undefined && !this.#tokenizer.specialIds.has(id)) {
       const bytes: number[] = [];
       for (const ch of piece) {
-        const b = BYTE_LEVEL.get(ch);
+        const b = UNICODE_TO_BYTE.get(ch);
         if (b === undefined) {
           bytes.length = 0;
           break; // an added token spelled literally (e.g. <｜User｜>)
