@@ -70,8 +70,8 @@ export interface GgufArchitecture<C> {
 export interface TensorParallelPlan<C> {
   /** One rank's config (heads and MLP width divided); a ModelFormatError naming the key when they do not divide. */
   shardConfig(c: C, size: number, file: string): C;
-  /** How a tensor (Hugging Face name) splits: see tensor-shards.ts. */
-  split(name: string): ShardRule;
+  /** How a tensor (Hugging Face name) of a model with config `c` (the whole model's) splits: see tensor-shards.ts. */
+  split(name: string, c: C, size: number): ShardRule;
 }
 
 export interface Architecture<C> {

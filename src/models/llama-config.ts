@@ -52,6 +52,8 @@ export interface LlamaConfig {
   readonly ropeLayout: 'half' | 'interleaved';
   readonly maxPositionEmbeddings: number;
   readonly tieWordEmbeddings: boolean;
+  /** tensor parallelism: the LM head's rows are split into this many blocks, one per rank (1: whole) */
+  readonly lmHeadShards?: number;
   readonly bosTokenId: number | null;
   readonly eosTokenIds: readonly number[];
 }

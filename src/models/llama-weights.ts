@@ -70,6 +70,6 @@ export function bindLlamaWeights(c: LlamaConfig, b: WeightBinder): LlamaWeights 
     embed,
     layers,
     norm: b.weight('model.norm.weight', [H], 'norm'),
-    lmHead: c.tieWordEmbeddings ? embed : b.weight('lm_head.weight', [c.vocabSize, H], 'lm-head'),
+    lmHead: c.tieWordEmbeddings ? embed : b.weight('lm_head.weight', [c.vocabSize / (c.lmHeadShards ?? 1), H], 'lm-head'),
   };
 }

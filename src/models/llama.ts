@@ -82,7 +82,20 @@ export class LlamaModel implements CausalLM {
       trace?.hidden?.push(h);
     }
     const last = b.rmsNorm(b.gatherRows(h, input.logitRows), this.w.norm, c.rmsNormEps); // [R, hidden]
-    return b.read(b.linear(last, this.w.lmHead, this.linearMode)); // [R, vocab]
+    const logits = await b.read(b.linear(last, this.w.lmHead, this.linearMode)); // [R, vocab / shards]
+    return this.gatherVocab(logits, input.logitRows.length);
+  }
+
+  /** Tensor parallelism with the LM head split by rows: every rank's vocabulary block, as [R, vocab]. */
+  private gatherVocab(local: Float32Array, rows: number): Float32Array {
+    const comm = this.communicator;
+    const shards = this.config.lmHeadShards ?? 1;
+    if (!comm || shards === 1) return local;
+    const all = comm.allGather(local); // [shards][R, vocab / shards]
+    const part = local.length / rows;
+    const out = new Float32Array(all.length);
+    for (let s = 0; s < shards; s++) for (let r = 0; r < rows; r++) out.set(all.subarray(s * local.length + r * part, s * local.length + (r + 1) * part), r * part * shards + s * part);
+    return out;
   }
 
   dispose(): void {
