@@ -21,6 +21,8 @@ const STUBS = {
   // scratch files for tensors rebuilt at load time (GGUF kv_b), which only file-backed models use
   'node:fs': ['closeSync', 'mkdtempSync', 'openSync', 'readSync', 'rmSync', 'writeFileSync'].map((f) => `export function ${f}() { throw new Error('no file system in the browser (${f})'); }`).join('\n'),
   'node:os': `export function tmpdir() { throw new Error('no temporary directory in the browser'); }`,
+  // tool-call ids (the chat encoder's module); Web Crypto gives the same bytes
+  'node:crypto': `export function randomBytes(n) { return globalThis.crypto.getRandomValues(new Uint8Array(n)); }`,
 };
 
 const nodeApis = {

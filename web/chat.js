@@ -1,7 +1,8 @@
 // The chat page of `tessera serve`: conversations kept in localStorage, answers streamed from
 // /v1/chat/completions, reasoning in a collapsed <details>, Markdown rendered by markdown.js (DOM
 // nodes only, never innerHTML). A 401 asks for the API key (kept in localStorage). State for
-// tests: document.body.dataset.state is 'idle' | 'generating'.
+// tests: document.body.dataset.state is 'idle' | 'generating'. "Run in this tab" generates with
+// the embedded model on WebGPU in the page instead (the browser bundle, tessera.js).
 import { renderMarkdown } from './markdown.js';
 
 const $ = (id) => document.getElementById(id);
@@ -23,7 +24,7 @@ let controller = null;
 /** what to retry once the user has given an API key */
 let afterKey = null;
 
-const settingIds = ['system', 'temperature', 'max-tokens', 'thinking'];
+const settingIds = ['system', 'temperature', 'max-tokens', 'thinking', 'in-tab'];
 const settings = store.load('settings', {});
 for (const id of settingIds) {
   if (settings[id] === undefined) continue;
@@ -162,53 +163,96 @@ function setGenerating(on) {
   $('stop').disabled = !on;
 }
 
+/** Streams /v1/chat/completions into `reply`, calling `update` after each network chunk. */
+async function streamFromServer(messages, reply, update, signal) {
+  const res = await api('/v1/chat/completions', {
+    method: 'POST',
+    signal,
+    body: JSON.stringify({
+      model: $('model').value || undefined,
+      messages,
+      stream: true,
+      temperature: Number($('temperature').value),
+      max_tokens: Number($('max-tokens').value),
+      chat_template_kwargs: { thinking: $('thinking').checked },
+    }),
+  });
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    buffer += value;
+    let end;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const event = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      for (const line of event.split('\n')) {
+        if (!line.startsWith('data: ') || line === 'data: [DONE]') continue;
+        const chunk = JSON.parse(line.slice(6));
+        if (chunk.error) throw new Error(chunk.error.message);
+        const choice = chunk.choices?.[0];
+        if (!choice) continue;
+        reply.content += choice.delta?.content ?? '';
+        reply.reasoning += choice.delta?.reasoning ?? choice.delta?.reasoning_content ?? '';
+        if (choice.finish_reason) reply.finish = choice.finish_reason;
+      }
+    }
+    update();
+  }
+}
+
+/** The model in this tab on WebGPU (the bundle's loadTessera), loaded on first use. */
+let tab = null;
+async function tabSession() {
+  if (!('gpu' in navigator)) throw new Error('This browser exposes no WebGPU; use Chrome or Edge 113+ over https or localhost, or clear "Run in this tab".');
+  tab ??= import('./tessera.js').then(async (lib) => ({ lib, session: await lib.loadTessera('models/tessera-tiny/') }));
+  tab.catch(() => (tab = null));
+  return tab;
+}
+
+/** Generates in this tab, token by token, into `reply`; the prompt is the model's own chat encoding. */
+async function streamInTab(messages, reply, update, signal) {
+  const { lib, session } = await tabSession();
+  if (!session.chat || !session.tokenizer) throw new Error('this model has no chat encoding');
+  const prompt = lib.encodeChat(session.tokenizer, session.chat, { messages, thinking: $('thinking').checked });
+  const decoder = new lib.IncrementalDecoder(session.tokenizer, { promptIds: prompt.ids, skipSpecialTokens: true });
+  let raw = '';
+  const split = () => {
+    const end = prompt.startsInReasoning ? raw.indexOf('</think>') : 0;
+    reply.reasoning = end < 0 ? raw : raw.slice(0, end);
+    reply.content = end < 0 ? '' : raw.slice(end).replace(/^<\/think>/, '');
+    update();
+  };
+  const result = await lib.generate(session.model, prompt.ids, {
+    maxNewTokens: Number($('max-tokens').value),
+    temperature: Number($('temperature').value),
+    stopIds: session.model.info.eosTokenIds,
+    signal,
+    onToken: (id) => {
+      raw += decoder.push(id);
+      split();
+    },
+  });
+  raw += decoder.flush();
+  split();
+  reply.finish = result.finish === 'abort' ? 'stopped' : result.finish;
+}
+
 /** Streams the assistant's answer to the conversation so far into a new message. */
 async function answer(chat) {
   const history = chat.messages.map((m) => ({ role: m.role, content: m.content }));
   const system = $('system').value.trim();
+  const messages = system ? [{ role: 'system', content: system }, ...history] : history;
   const reply = { role: 'assistant', content: '', reasoning: '' };
   chat.messages.push(reply);
-  const node = () => $('messages').lastElementChild;
   $('messages').append(messageNode(reply));
+  const update = () => $('messages').lastElementChild.replaceWith(messageNode(reply));
   controller = new AbortController();
   setGenerating(true);
   showError('');
   try {
-    const res = await api('/v1/chat/completions', {
-      method: 'POST',
-      signal: controller.signal,
-      body: JSON.stringify({
-        model: $('model').value || undefined,
-        messages: system ? [{ role: 'system', content: system }, ...history] : history,
-        stream: true,
-        temperature: Number($('temperature').value),
-        max_tokens: Number($('max-tokens').value),
-        chat_template_kwargs: { thinking: $('thinking').checked },
-      }),
-    });
-    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = '';
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      buffer += value;
-      let end;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const event = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        for (const line of event.split('\n')) {
-          if (!line.startsWith('data: ') || line === 'data: [DONE]') continue;
-          const chunk = JSON.parse(line.slice(6));
-          if (chunk.error) throw new Error(chunk.error.message);
-          const choice = chunk.choices?.[0];
-          if (!choice) continue;
-          reply.content += choice.delta?.content ?? '';
-          reply.reasoning += choice.delta?.reasoning ?? choice.delta?.reasoning_content ?? '';
-          if (choice.finish_reason) reply.finish = choice.finish_reason;
-        }
-      }
-      node().replaceWith(messageNode(reply));
-    }
+    await ($('in-tab').checked ? streamInTab : streamFromServer)(messages, reply, update, controller.signal);
   } catch (e) {
     if (e.name === 'AbortError') reply.finish = 'stopped';
     else {

@@ -1,6 +1,6 @@
 // The chat page at `/` of a real `tessera serve` (embedded model, an API key), in headless
 // Chromium: the key asked for on 401, a conversation of two turns kept across a reload, a stopped
-// answer, an error from the server shown. TESSERA_CHAT_SCREENSHOT=FILE saves a screenshot.
+// answer, an error from the server shown, the same answer generated in the tab on WebGPU. TESSERA_CHAT_SCREENSHOT=FILE saves a screenshot.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -15,12 +15,12 @@ const CHROMIUM = process.env['TESSERA_CHROMIUM'] ?? '/usr/bin/chromium';
 const REQUIRED = Boolean(process.env['TESSERA_REQUIRE_BROWSER']);
 const skip = !REQUIRED && !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM} (apt-get install chromium; CI sets TESSERA_REQUIRE_BROWSER=1)` : false;
 
-test('chat page: API key on 401, two turns, stop, a server error shown', { skip, timeout: 300_000 }, async () => {
+test('chat page: API key on 401, two turns, stop, regenerate, a server error shown, in-tab WebGPU', { skip, timeout: 300_000 }, async () => {
   // the page is served from dist/browser, where `tessera serve` looks for it
   const built = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-browser.mjs')], { encoding: 'utf8' });
   assert.equal(built.status, 0, built.stderr);
   const server = await startServerProcess(['--device', 'cpu', '--api-key', 'sk-page']);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
   try {
     const page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
     const errors: string[] = [];
@@ -84,6 +84,24 @@ test('chat page: API key on 401, two turns, stop, a server error shown', { skip,
     await page.locator('#error').waitFor({ state: 'visible' });
     assert.match((await page.textContent('#error')) ?? '', /^400: .*context/);
     await idle();
+
+    // In this tab on WebGPU: the same greedy answer as the server's.
+    await page.click('#new-chat');
+    await page.check('#in-tab');
+    await page.fill('#max-tokens', '12');
+    await page.fill('#input', 'Hello there');
+    await page.press('#input', 'Enter');
+    await page.waitForFunction("document.querySelector('.message.assistant:last-child')?.dataset.finish", null, { timeout: 120_000 });
+    await idle();
+    const inTab = (await assistants.last().locator('.content').textContent()) ?? '';
+    const server12 = await fetch(`${server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { Authorization: 'Bearer sk-page' },
+      body: JSON.stringify({ messages: [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: 'Hello there' }], max_tokens: 12, temperature: 0 }),
+    });
+    const want = ((await server12.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content;
+    assert.ok(inTab.trim().length > 0);
+    assert.equal(inTab.replace(/\s+/g, ''), want.replace(/\s+/g, ''), 'WebGPU in the tab vs the server');
 
     // Markdown: code blocks, lists, emphasis and links become elements; HTML stays text.
     const rendered = JSON.parse(await page.evaluate<string>(`import('/markdown.js').then(({ renderMarkdown }) => {

@@ -1,7 +1,7 @@
 // The tokenizer of a model directory served over HTTP, built from the same JSON files and by the
 // same code as in Node (src/tokenizer), only fetched instead of read.
 import { createTokenizer } from '../tokenizer/tokenizer.js';
-import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import type { LoadedTokenizer, Tokenizer } from '../tokenizer/tokenizer.js';
 import { parseGenerationDefaults, parseModelInfo, parseTokenizerSettings } from '../tokenizer/model-files.js';
 import { HttpFiles } from './http-fetch.js';
 import type { FetchFn } from './http-fetch.js';
@@ -12,6 +12,11 @@ function join(base: string, file: string): string {
 
 /** The directory's tokenizer, or null when it has no tokenizer.json (then prompts are token ids). */
 export async function loadHttpTokenizer(baseUrl: string, fetchFn?: FetchFn): Promise<Tokenizer | null> {
+  return (await loadHttpTokenizerFiles(baseUrl, fetchFn))?.tokenizer ?? null;
+}
+
+/** The tokenizer with the settings it was built from (what a chat encoder needs). */
+export async function loadHttpTokenizerFiles(baseUrl: string, fetchFn?: FetchFn): Promise<LoadedTokenizer | null> {
   const files = new HttpFiles(fetchFn);
   const tokenizerPath = join(baseUrl, 'tokenizer.json');
   const tokenizerConfigPath = join(baseUrl, 'tokenizer_config.json');
@@ -24,9 +29,10 @@ export async function loadHttpTokenizer(baseUrl: string, fetchFn?: FetchFn): Pro
     files.json(configPath, false),
   ]);
   if (!tokenizerJson) return null;
-  return createTokenizer(tokenizerPath, tokenizerJson, {
+  const modelFiles = {
     tokenizerConfig: parseTokenizerSettings(tokenizerConfigPath, tokCfg ?? {}),
     generation: parseGenerationDefaults(genCfg ? generationPath : undefined, genCfg ?? undefined),
     model: parseModelInfo(modelCfg ? configPath : undefined, modelCfg ?? undefined),
-  });
+  };
+  return { dir: baseUrl, tokenizer: createTokenizer(tokenizerPath, tokenizerJson, modelFiles), config: modelFiles.tokenizerConfig, generation: modelFiles.generation, model: modelFiles.model };
 }

@@ -9,17 +9,21 @@ import { IncrementalDecoder } from '../tokenizer/incremental-decoder.js';
 import { openBrowserWebGpu } from './browser-gpu.js';
 import { openHttpModel } from './http-model.js';
 import type { LoadProgress } from './http-model.js';
-import { loadHttpTokenizer } from './http-tokenizer.js';
+import { loadHttpTokenizer, loadHttpTokenizerFiles } from './http-tokenizer.js';
+import { createChatEncoder, encodeChat } from '../tokenizer/chat-encoding.js';
+import type { ChatEncoder } from '../tokenizer/chat-encoding.js';
 import { generate } from './generate.js';
 import type { GenerateOptions, GenerateResult } from './generate.js';
 
-export { generate, openBrowserWebGpu, openHttpModel, loadHttpTokenizer, IncrementalDecoder };
+export { generate, openBrowserWebGpu, openHttpModel, loadHttpTokenizer, IncrementalDecoder, encodeChat };
 export type { GenerateOptions, GenerateResult, LoadProgress };
 
 export interface TesseraSession {
   readonly model: CausalLM;
   /** null when the directory has no tokenizer.json: prompts are then token ids */
   readonly tokenizer: Tokenizer | null;
+  /** the model's chat encoding (its template, or DeepSeek's format); null when it has none */
+  readonly chat: ChatEncoder | null;
   /** the WebGPU adapter, in words */
   readonly adapter: string;
   dispose(): void;
@@ -35,11 +39,12 @@ export interface LoadOptions {
 export async function loadTessera(modelUrl: string, options: LoadOptions = {}): Promise<TesseraSession> {
   const ctx = await openBrowserWebGpu();
   try {
-    const [dir, tokenizer] = await Promise.all([openHttpModel(modelUrl, options.onProgress ? { onProgress: options.onProgress } : {}), loadHttpTokenizer(modelUrl)]);
+    const [dir, loaded] = await Promise.all([openHttpModel(modelUrl, options.onProgress ? { onProgress: options.onProgress } : {}), loadHttpTokenizerFiles(modelUrl)]);
     const model = loadModel(fromHfDirectory(dir), new WebGpuBackend(new WebGpuDevice(ctx)), { fp8Activations: options.fp8Activations ?? 'quant' });
     return {
       model,
-      tokenizer,
+      tokenizer: loaded?.tokenizer ?? null,
+      chat: loaded ? chatEncoderOrNull(loaded) : null,
       adapter: ctx.adapterName,
       dispose: () => {
         model.dispose();
@@ -49,5 +54,14 @@ export async function loadTessera(modelUrl: string, options: LoadOptions = {}): 
   } catch (e) {
     ctx.close();
     throw e;
+  }
+}
+
+function chatEncoderOrNull(loaded: Parameters<typeof createChatEncoder>[0]): ChatEncoder | null {
+  try {
+    return createChatEncoder(loaded);
+  } catch {
+    // no chat template and not a DeepSeek release: the session serves completions only
+    return null;
   }
 }
