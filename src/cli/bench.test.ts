@@ -10,7 +10,7 @@ test('tessera bench: one JSON row per prompt length, on the embedded model witho
   const r = runCli(['bench', '--prompt-tokens', '8,24', '--gen-tokens', '3', '--threads', '1', '--json']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /no --model given; using the embedded model/);
-  const rows = JSON.parse(r.stdout) as BenchResult[];
+  const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as BenchResult);
   assert.deepEqual(rows.map((x) => [x.prompt_tokens, x.gen_tokens, x.device, x.threads]), [[8, 3, 'cpu', 1], [24, 3, 'cpu', 1]]);
   const fileBytes = statSync(join(DEFAULT_MODEL_DIR, 'model.safetensors')).size;
   for (const x of rows) {

@@ -9,10 +9,14 @@ import { backendFromFlags, kvCacheDtypeFlag, oneOf, parseIntList, parsePositiveI
 import { UsageError } from './cli-error.js';
 import type { CausalLM } from '../models/model.js';
 import { benchPrompt } from './bench-prompt.js';
+import { FilledSequence, canFillCache } from './bench-fill.js';
 
-export const BENCH_USAGE = `tessera bench [--model DIR] [--prompt-tokens 128[,1024,...]] [--gen-tokens 64] [--chunk 512] [--threads N] [--device NAME] [--dense-attention] [--fp8-activations quant|none] [--kv-cache-dtype auto|f32|f16|bf16] [--json]
+export const BENCH_USAGE = `tessera bench [--model DIR] [--prompt-tokens 128[,1024,...]] [--gen-tokens 64] [--chunk 512] [--threads N] [--device NAME] [--dense-attention] [--fp8-activations quant|none] [--kv-cache-dtype auto|f32|f16|bf16] [--fill-context] [--json]
   Prefill and decode tokens/s of one sequence, weight bytes read per decoded token, implied GB/s.
-  Several prompt lengths measure how decode cost grows with the context (DSA: nearly flat past top-k).`;
+  Several prompt lengths measure how decode cost grows with the context (DSA: nearly flat past top-k).
+  --fill-context: no prefill; the cache is written from the model's own key projections of random
+  hidden states, growing from one length to the next, and decode is timed at each (cost only).
+  --json: one JSON line per prompt length.`;
 
 /**
  * Bytes of weights one decoded token reads: every tensor it runs (the architecture says which:
@@ -38,8 +42,14 @@ export interface BenchResult {
   decode_tok_s: number;
   weight_bytes_per_token: number;
   decode_gb_s: number;
+  decode_ms_per_token: number;
   prompt_tokens: number;
   gen_tokens: number;
+  /** 'prefill' (a real prompt) or 'fill-context' (cache written from random states, no prefill) */
+  context: 'prefill' | 'fill-context';
+  /** seconds spent writing the cache up to this length (fill-context) */
+  fill_s?: number;
+  dense_attention: boolean;
   device: string;
   threads: number | null;
 }
@@ -76,6 +86,7 @@ export async function benchCommand(argv: string[], out: (s: string) => void): Pr
       'dense-attention': { type: 'boolean' },
       'fp8-activations': { type: 'string' },
       'kv-cache-dtype': { type: 'string' },
+      'fill-context': { type: 'boolean' },
     },
     strict: true,
   });
@@ -93,27 +104,54 @@ export async function benchCommand(argv: string[], out: (s: string) => void): Pr
     const longest = Math.max(...promptLengths);
     if (longest + genTokens > model.info.maxPositionEmbeddings) throw new UsageError(`${longest + genTokens} tokens exceed the model's context (${model.info.maxPositionEmbeddings})`);
     const bytes = weightBytesPerToken(dir);
-    await timeSequence(model, benchPrompt(Math.min(promptLengths[0]!, chunk), model.info.vocabSize), 2, chunk); // warm-up: compiles kernels, pages in the weights
-    const results: BenchResult[] = [];
-    for (const promptTokens of promptLengths) {
-      const { prefillMs, decodeMs } = await timeSequence(model, benchPrompt(promptTokens, model.info.vocabSize), genTokens, chunk);
+    const dense = values['dense-attention'] === true;
+    const row = (promptTokens: number, prefillTokS: number, decodeMs: number, extra: Partial<BenchResult> = {}): BenchResult => {
       const decodeTokS = (genTokens * 1000) / decodeMs;
-      results.push({
-        prefill_tok_s: (promptTokens * 1000) / prefillMs,
+      return {
+        prefill_tok_s: prefillTokS,
         decode_tok_s: decodeTokS,
         weight_bytes_per_token: bytes,
         decode_gb_s: (decodeTokS * bytes) / 1e9,
+        decode_ms_per_token: decodeMs / genTokens,
         prompt_tokens: promptTokens,
         gen_tokens: genTokens,
+        context: 'prefill',
+        dense_attention: dense,
         device: backend.name,
         threads: threads ?? null,
-      });
+        ...extra,
+      };
+    };
+    const results: BenchResult[] = [];
+    if (values['fill-context']) {
+      if (!canFillCache(model)) throw new UsageError(`--fill-context: ${model.info.architecture} models cannot write their cache from hidden states`);
+      const lengths = [...promptLengths].sort((a, b) => a - b);
+      const seq = new FilledSequence(model, lengths[lengths.length - 1]! + genTokens * (lengths.length + 1) + 1);
+      await seq.fill(Math.min(lengths[0]!, 64), chunk); // warm-up: compiles kernels, pages in the weights
+      await seq.decode(0);
+      let fillS = 0;
+      for (const promptTokens of lengths) {
+        const t0 = performance.now();
+        if (promptTokens > seq.position) await seq.fill(promptTokens - seq.position, chunk);
+        fillS += (performance.now() - t0) / 1000;
+        const at = seq.position;
+        const t1 = performance.now();
+        let next = 0;
+        for (let i = 0; i < genTokens; i++) next = await seq.decode(next);
+        results.push(row(at, 0, performance.now() - t1, { context: 'fill-context', fill_s: fillS }));
+        if (values.json) out(JSON.stringify(results[results.length - 1]) + '\n');
+      }
+    } else {
+      await timeSequence(model, benchPrompt(Math.min(promptLengths[0]!, chunk), model.info.vocabSize), 2, chunk); // warm-up: compiles kernels, pages in the weights
+      for (const promptTokens of promptLengths) {
+        const { prefillMs, decodeMs } = await timeSequence(model, benchPrompt(promptTokens, model.info.vocabSize), genTokens, chunk);
+        results.push(row(promptTokens, (promptTokens * 1000) / prefillMs, decodeMs));
+        if (values.json) out(JSON.stringify(results[results.length - 1]) + '\n');
+      }
     }
-    if (values.json) {
-      out((results.length === 1 ? JSON.stringify(results[0]) : JSON.stringify(results)) + '\n');
-      return;
-    }
-    out(`device ${backend.name}${threads ? ` (${threads} threads)` : ''}, ${(bytes / 1e6).toFixed(1)} MB of weights read per decoded token${values['dense-attention'] ? ', dense attention' : ''}\n`);
+    if (values.json) return;
+    out(`device ${backend.name}${threads ? ` (${threads} threads)` : ''}, ${(bytes / 1e6).toFixed(1)} MB of weights read per decoded token${dense ? ', dense attention' : ''}\n`);
+    if (values['fill-context']) out('--fill-context: the cache holds the model\'s key projections of random hidden states, not a prefilled prompt (cost measurement only)\n');
     out('context   prefill tok/s   decode tok/s   decode ms/token   decode GB/s\n');
     for (const r of results) {
       out(

@@ -85,6 +85,35 @@ export class DeepseekModel implements CausalLM {
     return b.read(b.linear(last, this.w.lmHead, this.mode(this.w.lmHead))); // [R, vocab]
   }
 
+  /**
+   * Cost measurement only (`tessera bench --fill-context`): writes the cache rows of `input` (one
+   * prefill slice) as every layer's own kv_a / indexer-key projections of `hidden` [T, hidden]
+   * (random states stand in for the residual stream); nothing else of the forward runs.
+   */
+  fillCache(input: ForwardInput, cache: KvCache, hidden: Float32Array): void {
+    const b = this.backend;
+    const c = this.config;
+    const T = input.tokens.length;
+    const positions = new Int32Array(T);
+    for (const s of input.seqs) for (let i = 0; i < s.rows; i++) positions[s.rowStart + i] = s.startPos + i;
+    const { cos, sin } = ropeTable(positions, this.freqs, this.ropeAmp);
+    const step = b.beginStep({ tokens: input.tokens, seqs: input.seqs, ropeCos: cos, ropeSin: sin }, cache);
+    const h = b.fromHost(hidden, T, c.hiddenSize); // [T, hidden]
+    for (let l = 0; l < c.numLayers; l++) {
+      const layer = this.w.layers[l]!;
+      const a = b.rmsNorm(h, layer.inputNorm, c.rmsNormEps);
+      const kva = b.rope(this.linear(a, layer.attn.kvA), 1, c.kvLoraRank, c.qkRopeHeadDim, 'interleaved', step); // [T, r+rope]
+      let latent = b.rmsNorm(b.narrow(kva, 1, 0, c.kvLoraRank), layer.attn.kvANorm, c.rmsNormEps); // [T, r]
+      if (c.indexer) latent = b.fp8RoundTrip(latent);
+      b.writeLatentCache(cache, l, latent, b.narrow(kva, 1, c.kvLoraRank, c.qkRopeHeadDim), step);
+      const ix = layer.attn.indexer;
+      if (ix && c.indexer) {
+        const kI = b.rope(b.layerNorm(this.linear(a, ix.wk), ix.kNormWeight, ix.kNormBias, 1e-6), 1, 0, c.qkRopeHeadDim, 'half', step); // [T, 128]
+        b.writeIndexCache(cache, l, b.hadamardQuant(kI), step);
+      }
+    }
+  }
+
   dispose(): void {
     this.backend.dispose();
   }
