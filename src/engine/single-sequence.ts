@@ -34,6 +34,11 @@ export class SingleSequence {
     return this.feed(tokens, 'prefill', Int32Array.from(tokens, (_, i) => i), trace);
   }
 
+  /** Feed tokens as one prefill chunk; returns the logits of its last row only [vocab] (what generation samples from). */
+  async prefillLast(tokens: readonly number[]): Promise<Float32Array> {
+    return this.feed(tokens, 'prefill', Int32Array.of(tokens.length - 1));
+  }
+
   /** Feed one token through the decode (absorbed attention) path; returns its logits [vocab]. */
   async decode(token: number, trace?: ForwardTrace): Promise<Float32Array> {
     return this.feed([token], 'decode', Int32Array.of(0), trace);
