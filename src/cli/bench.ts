@@ -59,15 +59,18 @@ interface Timing {
   decodeMs: number;
 }
 
-/** One sequence: the prompt prefilled in chunks, then `gen` greedy decode steps. */
+/**
+ * One sequence: the prompt prefilled in chunks (logits of the last row only, what generation
+ * samples from, as node-llama-cpp's evaluate in the llama.cpp runner does), then `gen` greedy
+ * decode steps.
+ */
 async function timeSequence(model: CausalLM, prompt: readonly number[], gen: number, chunk: number): Promise<Timing> {
-  const V = model.info.vocabSize;
   const seq = new SingleSequence(model, { maxTokens: prompt.length + gen + 1 });
   const t0 = performance.now();
   let logits: Float32Array = new Float32Array(0);
-  for (let i = 0; i < prompt.length; i += chunk) logits = await seq.prefill(prompt.slice(i, i + chunk));
+  for (let i = 0; i < prompt.length; i += chunk) logits = await seq.prefillLast(prompt.slice(i, i + chunk));
   const t1 = performance.now();
-  let next = argmax(logits.subarray(logits.length - V));
+  let next = argmax(logits);
   for (let i = 0; i < gen; i++) next = argmax(await seq.decode(next));
   return { prefillMs: t1 - t0, decodeMs: performance.now() - t1 };
 }
