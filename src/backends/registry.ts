@@ -5,7 +5,7 @@ import { DeviceBackend } from './device/device-backend.js';
 import { JsDevice } from './js/js-device.js';
 import { NoCompilerError, createCpuBackend } from './cpu/cpu-backend.js';
 
-export const DEVICES = ['cpu', 'js', 'ref', 'webgpu'] as const;
+export const DEVICES = ['cpu', 'js', 'ref', 'webgpu', 'cuda', 'hip'] as const;
 export type DeviceName = (typeof DEVICES)[number];
 
 export interface BackendOptions {
@@ -37,7 +37,16 @@ export async function createBackend(device: DeviceName, options: BackendOptions 
       const { createWebGpuBackend } = await import('./webgpu/node-backend.js');
       return createWebGpuBackend();
     }
+    case 'cuda':
+    case 'hip':
+      return gpuBackend(device);
   }
+}
+
+/** cuda / hip, loaded on demand (koffi bindings of a driver only they need); throws GpuUnavailableError. */
+async function gpuBackend(device: 'cuda' | 'hip'): Promise<Backend> {
+  if (device === 'cuda') return (await import('./cuda/cuda-backend.js')).createCudaBackend();
+  return (await import('./hip/hip-backend.js')).createHipBackend();
 }
 
 /** Many backends of one device, sharing what the device allows (one WebGPU adapter and its pipelines). */
@@ -67,6 +76,18 @@ export async function backendFactory(device: DeviceName, options: BackendOptions
       const shared = await openSharedWebGpu();
       if (!shared) return { unavailable: new NoWebGpuError().message };
       return { device, make: () => shared.backend(), close: () => shared.close() };
+    }
+    case 'cuda':
+    case 'hip': {
+      const { GpuUnavailableError } = await import('./cuda/gpu-api.js');
+      const create = device === 'cuda' ? (await import('./cuda/cuda-backend.js')).createCudaBackend : (await import('./hip/hip-backend.js')).createHipBackend;
+      try {
+        create().dispose();
+      } catch (e) {
+        if (e instanceof GpuUnavailableError) return { unavailable: e.message };
+        throw e;
+      }
+      return { device, make: () => create(), close: () => undefined };
     }
   }
 }
