@@ -76,7 +76,8 @@ export class GpuDevice implements Device {
   upload(buf: DeviceBuffer, data: ArrayBufferView, byteOffset = 0): void {
     const b = buf as GpuBuffer;
     if (byteOffset + data.byteLength > b.bytes) throw new RangeError(`upload of ${data.byteLength} bytes at ${byteOffset} overflows a ${b.bytes}-byte buffer`);
-    this.api.copyIn(b.ptr + byteOffset, data, data.byteLength);
+    // koffi passes typed arrays' memory directly; any view becomes bytes
+    this.api.copyIn(b.ptr + byteOffset, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), data.byteLength);
   }
 
   async download(buf: DeviceBuffer, bytes?: number): Promise<ArrayBuffer> {

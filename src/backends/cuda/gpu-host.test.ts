@@ -91,3 +91,67 @@ for (const device of ['cuda', 'hip']) {
     assert.match(lines[0]!, device === 'cuda' ? /^tessera run: cuda: libcuda\.so\.1 not found \(no NVIDIA driver\)$/ : /^tessera run: hip: (libamdhip64\.so not found|hipInit failed)/);
   });
 }
+
+test('the device launches catalog kernels with the packed arguments, grid and block a driver would get', async () => {
+  const { GpuDevice } = await import('./gpu-device.js');
+  const { programCount } = await import('../webgpu/program-count.js');
+  const { default: koffi } = await import('koffi');
+  const launches: Array<{ fn: number; gx: number; gy: number; block: number; slots: DataView; table: DataView }> = [];
+  let next = 0x1000_0000;
+  const copies: number[] = [];
+  const api = {
+    name: 'fake', deviceName: 'fake', arch: 'sm_90', driverVersion: '0', maxGridX: 65535, maxGridY: 65535,
+    malloc: (bytes: number) => ((next += Math.max(bytes, 256)), next - Math.max(bytes, 256)),
+    free: () => undefined,
+    copyIn: (dst: number) => void copies.push(dst),
+    copyOut: () => undefined,
+    loadModule: (image: Uint8Array) => image.length,
+    getFunction: (m: number) => m + 1,
+    launch: (fn: number, gx: number, gy: number, block: number, params: number) => {
+      launches.push({ fn, gx, gy, block, slots: new DataView(koffi.view(params - 8 * kParams, 8 * kParams).slice(0)), table: new DataView(koffi.view(params, 8 * kParams).slice(0)) });
+    },
+    synchronize: () => undefined,
+    close: () => undefined,
+  };
+  let kParams = 0;
+  const compiler: KernelCompiler = { identity: 'fake', options: [], ext: 'ptx', compile: () => new Uint8Array(7) };
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-gpu-dev-'));
+  process.env['TESSERA_CACHE_DIR'] = dir;
+  const dev = new GpuDevice('fake', api, compiler, new CudaRenderer());
+  try {
+    for (const k of kernels.filter((k, i) => i < 40 || k.params.some((p) => p.kind === 'list'))) {
+      kParams = k.params.length;
+      const args: Record<string, number | ReturnType<typeof dev.alloc> | Array<ReturnType<typeof dev.alloc>>> = {};
+      const scalars: Record<string, number> = {};
+      for (const p of k.params) {
+        if (p.kind === 'scalar') args[p.name] = scalars[p.name] = p.t === 'f32' ? 0.25 : 3;
+        else if (p.kind === 'list') args[p.name] = [dev.alloc(64), dev.alloc(64)];
+        else args[p.name] = dev.alloc(100);
+      }
+      const programs = programCount(k.programs, scalars);
+      const before = launches.length;
+      dev.run(k, args);
+      if (programs === 0) {
+        assert.equal(launches.length, before, k.name);
+        continue;
+      }
+      const l = launches[launches.length - 1]!;
+      assert.equal(l.block, k.threads, k.name);
+      assert.ok(l.gx * l.gy >= programs && l.gx * (l.gy - 1) < programs, k.name);
+      k.params.forEach((p, i) => {
+        const a = args[p.name]!;
+        if (p.kind === 'scalar') assert.equal(p.t === 'f32' ? l.slots.getFloat32(8 * i, true) : l.slots.getInt32(8 * i, true), a, `${k.name}.${p.name}`);
+        else if (p.kind === 'buf') assert.equal(Number(l.slots.getBigUint64(8 * i, true)), (a as { ptr: number }).ptr, `${k.name}.${p.name}`);
+        else assert.ok(copies.includes(Number(l.slots.getBigUint64(8 * i, true))), `${k.name}.${p.name}: a pointer table uploaded to the device`);
+      });
+    }
+    // released buffers come back from the pool
+    const a = dev.alloc(1000);
+    dev.release(a);
+    assert.equal(dev.alloc(900).ptr, a.ptr);
+  } finally {
+    dev.dispose();
+    delete process.env['TESSERA_CACHE_DIR'];
+    rmSync(dir, { recursive: true });
+  }
+});
