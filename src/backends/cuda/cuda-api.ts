@@ -24,6 +24,29 @@ export function loadLibrary(names: readonly string[]): LibraryHandle | null {
   return null;
 }
 
+/** The driver calls used, as koffi prototypes (tested to parse without a driver). */
+export const CUDA_DECLS: Readonly<Record<string, string>> = {
+  cuInit: 'int cuInit(unsigned int)',
+  cuDriverGetVersion: 'int cuDriverGetVersion(_Out_ int*)',
+  cuDeviceGetCount: 'int cuDeviceGetCount(_Out_ int*)',
+  cuDeviceGet: 'int cuDeviceGet(_Out_ int*, int)',
+  cuDeviceGetName: 'int cuDeviceGetName(_Out_ uint8_t*, int, int)',
+  cuDeviceGetAttribute: 'int cuDeviceGetAttribute(_Out_ int*, int, int)',
+  cuDevicePrimaryCtxRetain: 'int cuDevicePrimaryCtxRetain(_Out_ uintptr_t*, int)',
+  cuDevicePrimaryCtxRelease: 'int cuDevicePrimaryCtxRelease_v2(int)',
+  cuCtxSetCurrent: 'int cuCtxSetCurrent(uintptr_t)',
+  cuStreamCreate: 'int cuStreamCreate(_Out_ uintptr_t*, unsigned int)',
+  cuStreamDestroy: 'int cuStreamDestroy_v2(uintptr_t)',
+  cuStreamSynchronize: 'int cuStreamSynchronize(uintptr_t)',
+  cuModuleLoadData: 'int cuModuleLoadData(_Out_ uintptr_t*, const uint8_t*)',
+  cuModuleGetFunction: 'int cuModuleGetFunction(_Out_ uintptr_t*, uintptr_t, const char*)',
+  cuLaunchKernel: 'int cuLaunchKernel(uintptr_t, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, uintptr_t, uintptr_t, uintptr_t)',
+  cuMemAlloc: 'int cuMemAlloc_v2(_Out_ uintptr_t*, size_t)',
+  cuMemFree: 'int cuMemFree_v2(uintptr_t)',
+  cuMemcpyHtoDAsync: 'int cuMemcpyHtoDAsync_v2(uintptr_t, const void*, size_t, uintptr_t)',
+  cuMemcpyDtoHAsync: 'int cuMemcpyDtoHAsync_v2(void*, uintptr_t, size_t, uintptr_t)',
+};
+
 export class CudaApi implements GpuApi {
   readonly name = 'cuda';
   readonly deviceName: string;
@@ -42,28 +65,7 @@ export class CudaApi implements GpuApi {
   constructor() {
     const lib = loadLibrary(['libcuda.so.1', 'libcuda.so']);
     if (!lib) throw new GpuUnavailableError('cuda: libcuda.so.1 not found (no NVIDIA driver)');
-    const decl: Record<string, string> = {
-      cuInit: 'int cuInit(unsigned int)',
-      cuDriverGetVersion: 'int cuDriverGetVersion(_Out_ int*)',
-      cuDeviceGetCount: 'int cuDeviceGetCount(_Out_ int*)',
-      cuDeviceGet: 'int cuDeviceGet(_Out_ int*, int)',
-      cuDeviceGetName: 'int cuDeviceGetName(_Out_ uint8_t*, int, int)',
-      cuDeviceGetAttribute: 'int cuDeviceGetAttribute(_Out_ int*, int, int)',
-      cuDevicePrimaryCtxRetain: 'int cuDevicePrimaryCtxRetain(_Out_ uintptr_t*, int)',
-      cuDevicePrimaryCtxRelease: 'int cuDevicePrimaryCtxRelease_v2(int)',
-      cuCtxSetCurrent: 'int cuCtxSetCurrent(uintptr_t)',
-      cuStreamCreate: 'int cuStreamCreate(_Out_ uintptr_t*, unsigned int)',
-      cuStreamDestroy: 'int cuStreamDestroy_v2(uintptr_t)',
-      cuStreamSynchronize: 'int cuStreamSynchronize(uintptr_t)',
-      cuModuleLoadData: 'int cuModuleLoadData(_Out_ uintptr_t*, const uint8_t*)',
-      cuModuleGetFunction: 'int cuModuleGetFunction(_Out_ uintptr_t*, uintptr_t, const char*)',
-      cuLaunchKernel: 'int cuLaunchKernel(uintptr_t, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, uintptr_t, uintptr_t, uintptr_t)',
-      cuMemAlloc: 'int cuMemAlloc_v2(_Out_ uintptr_t*, size_t)',
-      cuMemFree: 'int cuMemFree_v2(uintptr_t)',
-      cuMemcpyHtoDAsync: 'int cuMemcpyHtoDAsync_v2(uintptr_t, const void*, size_t, uintptr_t)',
-      cuMemcpyDtoHAsync: 'int cuMemcpyDtoHAsync_v2(void*, uintptr_t, size_t, uintptr_t)',
-    };
-    for (const [k, sig] of Object.entries(decl)) this.f[k] = lib.func(sig) as Fn;
+    for (const [k, sig] of Object.entries(CUDA_DECLS)) this.f[k] = lib.func(sig) as Fn;
     this.errorName = lib.func('int cuGetErrorName(int, _Out_ const char**)') as (code: number, out: [string | null]) => number;
     const init = this.f['cuInit']!(0);
     if (init !== 0) throw new GpuUnavailableError(`cuda: cuInit failed with ${this.err(init)} (${init === 100 ? 'no NVIDIA GPU visible' : 'driver not usable'})`);

@@ -155,3 +155,10 @@ test('the device launches catalog kernels with the packed arguments, grid and bl
     rmSync(dir, { recursive: true });
   }
 });
+
+test('every CUDA driver and HIP prototype parses in koffi (no driver needed)', async () => {
+  const { default: koffi } = await import('koffi');
+  const { CUDA_DECLS } = await import('./cuda-api.js');
+  const { HIP_DECLS } = await import('../hip/hip-api.js');
+  for (const sig of [...Object.values(CUDA_DECLS), ...Object.values(HIP_DECLS), 'int cuGetErrorName(int, _Out_ const char**)']) assert.doesNotThrow(() => koffi.proto(sig), sig);
+});

@@ -9,6 +9,24 @@ type Fn = (...args: unknown[]) => number;
 
 export const HIP_LIBRARIES = ['libamdhip64.so', 'libamdhip64.so.6', 'libamdhip64.so.5'];
 
+export const HIP_DECLS: Readonly<Record<string, string>> = {
+  hipInit: 'int hipInit(unsigned int)',
+  hipDriverGetVersion: 'int hipDriverGetVersion(_Out_ int*)',
+  hipGetDeviceCount: 'int hipGetDeviceCount(_Out_ int*)',
+  hipSetDevice: 'int hipSetDevice(int)',
+  hipDeviceGetName: 'int hipDeviceGetName(_Out_ uint8_t*, int, int)',
+  hipStreamCreateWithFlags: 'int hipStreamCreateWithFlags(_Out_ uintptr_t*, unsigned int)',
+  hipStreamDestroy: 'int hipStreamDestroy(uintptr_t)',
+  hipStreamSynchronize: 'int hipStreamSynchronize(uintptr_t)',
+  hipModuleLoadData: 'int hipModuleLoadData(_Out_ uintptr_t*, const uint8_t*)',
+  hipModuleGetFunction: 'int hipModuleGetFunction(_Out_ uintptr_t*, uintptr_t, const char*)',
+  hipModuleLaunchKernel: 'int hipModuleLaunchKernel(uintptr_t, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, uintptr_t, uintptr_t, uintptr_t)',
+  hipMalloc: 'int hipMalloc(_Out_ uintptr_t*, size_t)',
+  hipFree: 'int hipFree(uintptr_t)',
+  hipMemcpyHtoDAsync: 'int hipMemcpyHtoDAsync(uintptr_t, const void*, size_t, uintptr_t)',
+  hipMemcpyDtoHAsync: 'int hipMemcpyDtoHAsync(void*, uintptr_t, size_t, uintptr_t)',
+};
+
 export class HipApi implements GpuApi {
   readonly name = 'hip';
   readonly deviceName: string;
@@ -26,24 +44,7 @@ export class HipApi implements GpuApi {
     const lib = loadLibrary(HIP_LIBRARIES);
     if (!lib) throw new GpuUnavailableError('hip: libamdhip64.so not found (no ROCm / HIP runtime)');
     this.lib = lib;
-    const decl: Record<string, string> = {
-      hipInit: 'int hipInit(unsigned int)',
-      hipDriverGetVersion: 'int hipDriverGetVersion(_Out_ int*)',
-      hipGetDeviceCount: 'int hipGetDeviceCount(_Out_ int*)',
-      hipSetDevice: 'int hipSetDevice(int)',
-      hipDeviceGetName: 'int hipDeviceGetName(_Out_ uint8_t*, int, int)',
-      hipStreamCreateWithFlags: 'int hipStreamCreateWithFlags(_Out_ uintptr_t*, unsigned int)',
-      hipStreamDestroy: 'int hipStreamDestroy(uintptr_t)',
-      hipStreamSynchronize: 'int hipStreamSynchronize(uintptr_t)',
-      hipModuleLoadData: 'int hipModuleLoadData(_Out_ uintptr_t*, const uint8_t*)',
-      hipModuleGetFunction: 'int hipModuleGetFunction(_Out_ uintptr_t*, uintptr_t, const char*)',
-      hipModuleLaunchKernel: 'int hipModuleLaunchKernel(uintptr_t, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, uintptr_t, uintptr_t, uintptr_t)',
-      hipMalloc: 'int hipMalloc(_Out_ uintptr_t*, size_t)',
-      hipFree: 'int hipFree(uintptr_t)',
-      hipMemcpyHtoDAsync: 'int hipMemcpyHtoDAsync(uintptr_t, const void*, size_t, uintptr_t)',
-      hipMemcpyDtoHAsync: 'int hipMemcpyDtoHAsync(void*, uintptr_t, size_t, uintptr_t)',
-    };
-    for (const [k, sig] of Object.entries(decl)) this.f[k] = lib.func(sig) as Fn;
+    for (const [k, sig] of Object.entries(HIP_DECLS)) this.f[k] = lib.func(sig) as Fn;
     this.errorName = lib.func('const char* hipGetErrorName(int)') as (code: number) => string;
     const init = this.f['hipInit']!(0);
     if (init !== 0) throw new GpuUnavailableError(`hip: hipInit failed with ${this.errorName(init)} (no AMD GPU / DCU visible: check /dev/kfd and /dev/dri)`);
