@@ -96,7 +96,7 @@ export const ENGINE_FLAG_OPTIONS = {
   'tensor-parallel': { type: 'string' },
 } as const;
 
-export const ENGINE_FLAGS_USAGE = `[--device cpu|webgpu|js|ref] [--threads N] [--kv-cache-tokens N | --kv-cache-memory 1GiB] [--kv-cache-dtype auto|f32|f16|bf16] [--max-num-seqs N] [--max-num-batched-tokens N] [--max-model-len N] [--block-size N] [--no-prefix-caching] [--tensor-parallel N (under mpirun -np N)]`;
+export const ENGINE_FLAGS_USAGE = `[--device cpu|webgpu|js|ref|cuda|hip] [--threads N] [--kv-cache-tokens N | --kv-cache-memory 1GiB] [--kv-cache-dtype auto|f32|f16|bf16] [--max-num-seqs N] [--max-num-batched-tokens N] [--max-model-len N] [--block-size N] [--no-prefix-caching] [--tensor-parallel N (under mpirun -np N)]`;
 
 export interface EngineFlagValues {
   readonly 'tensor-parallel'?: string | undefined;
