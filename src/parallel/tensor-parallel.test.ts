@@ -15,8 +15,11 @@ import { cliPath, runCli } from '../../test/helpers/cli.js';
 import { makeQwenDistillModel, tinyQwenDistillConfig } from '../../test/helpers/distill-models.js';
 
 const TOLERANCE = 1e-4;
-/** as root (CI) and on machines with fewer cores than ranks */
-const MPIRUN = ['--allow-run-as-root', '--oversubscribe', '-np', '2'];
+/**
+ * as root (CI), on machines with fewer cores than ranks, and in containers that forbid the
+ * cross-process memory copies (ptrace scope) Open MPI's shared-memory transport tries first
+ */
+const MPIRUN = ['--allow-run-as-root', '--oversubscribe', '--mca', 'btl_vader_single_copy_mechanism', 'none', '-np', '2'];
 const hasMpirun = spawnSync('mpirun', ['--version']).status === 0;
 const skip = hasMpirun ? false : process.env['TESSERA_REQUIRE_MPI'] ? false : 'no mpirun (install openmpi-bin; CI sets TESSERA_REQUIRE_MPI=1)';
 
