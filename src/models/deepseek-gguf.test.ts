@@ -10,17 +10,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Backend } from '../ops/backend.js';
-import { RefBackend } from '../backends/ref/ref-backend.js';
-import { DeviceBackend } from '../backends/device/device-backend.js';
-import { JsDevice } from '../backends/js/js-device.js';
-import { createCpuBackend } from '../backends/cpu/cpu-backend.js';
 import { writeRandomCheckpoint } from '../conformance/random-checkpoint.js';
 import { picker } from '../conformance/random.js';
 import { writeDeepseekGguf } from '../../bench/deepseek-gguf.js';
 import type { GgufOutType } from '../../bench/gguf-quant.js';
 import { llamaCppLogProbs } from '../../test/helpers/llama-cpp-reference.js';
 import { compareRows, tesseraLogProbs } from '../../test/helpers/log-probs.js';
-import { sharedWebGpu } from '../../test/helpers/webgpu-context.js';
+import { everyBackend } from '../../test/helpers/every-backend.js';
 import type { DeepseekConfig } from './deepseek-config.js';
 import { openModel } from './open-model.js';
 
@@ -56,13 +52,7 @@ const MODELS: Record<string, Record<string, unknown>> = {
 // V3.2: the indexer's top-k (64) covers the whole context, so llama.cpp's DSA mask opens every key
 MODELS['v32'] = { ...MODELS['v3']!, model_type: 'deepseek_v32', index_n_heads: 4, index_head_dim: 128, index_topk: 64 };
 
-const gpu = await sharedWebGpu('DeepSeek GGUF against llama.cpp');
-const BACKENDS: Array<[string, () => Backend]> = [
-  ['ref', () => new RefBackend()],
-  ['js', () => new DeviceBackend('js', new JsDevice())],
-  ['cpu', () => createCpuBackend()],
-  ...(gpu ? [['webgpu', () => gpu.backend()] as [string, () => Backend]] : []),
-];
+const BACKENDS = await everyBackend('DeepSeek GGUF against llama.cpp');
 /** The js device interprets kernels (slow): it runs the F32 files, where every mapping shows. */
 const runs = (type: GgufOutType): Array<[string, () => Backend]> => BACKENDS.filter(([label]) => type === 'F32' || label !== 'js');
 

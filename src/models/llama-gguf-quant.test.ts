@@ -11,11 +11,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Backend } from '../ops/backend.js';
-import { RefBackend } from '../backends/ref/ref-backend.js';
-import { DeviceBackend } from '../backends/device/device-backend.js';
-import { JsDevice } from '../backends/js/js-device.js';
-import { createCpuBackend } from '../backends/cpu/cpu-backend.js';
 import { writeRandomCheckpoint } from '../conformance/random-checkpoint.js';
 import { picker } from '../conformance/random.js';
 import { writeLlamaFamilyGguf } from '../../bench/llama-gguf.js';
@@ -23,7 +18,7 @@ import { GGUF_OUT_TYPES } from '../../bench/gguf-quant.js';
 import type { GgufOutType } from '../../bench/gguf-quant.js';
 import { llamaCppLogProbs } from '../../test/helpers/llama-cpp-reference.js';
 import { compareRows, tesseraLogProbs } from '../../test/helpers/log-probs.js';
-import { sharedWebGpu } from '../../test/helpers/webgpu-context.js';
+import { everyBackend } from '../../test/helpers/every-backend.js';
 
 /**
  * Max |Δ log-prob| against llama.cpp per file type. Both sides convert the same activations the
@@ -49,13 +44,7 @@ const MODELS: Record<string, Record<string, unknown>> = {
   qwen3: { ...BASE, model_type: 'qwen3', head_dim: 64, rope_theta: 1000000, tie_word_embeddings: true },
 };
 
-const gpu = await sharedWebGpu('GGUF quant types against llama.cpp');
-const BACKENDS: Array<[string, () => Backend]> = [
-  ['ref', () => new RefBackend()],
-  ['js', () => new DeviceBackend('js', new JsDevice())],
-  ['cpu', () => createCpuBackend()],
-  ...(gpu ? [['webgpu', () => gpu.backend()] as [string, () => Backend]] : []),
-];
+const BACKENDS = await everyBackend('GGUF quant types against llama.cpp');
 
 for (const [arch, config] of Object.entries(MODELS)) {
   test(`${arch} GGUF in ${GGUF_OUT_TYPES.join(', ')}: log-probs match llama.cpp on ${BACKENDS.map((b) => b[0]).join(', ')}`, async () => {

@@ -19,19 +19,12 @@ import { randomValues } from '../../conformance/random.js';
 import { RefBackend } from './ref-backend.js';
 import { llamaCppLogProbs } from '../../../test/helpers/llama-cpp-reference.js';
 import { writeProbeModel } from '../../../test/helpers/llama-cpp-probe.js';
+import { logSoftmax } from '../../../test/helpers/log-probs.js';
 
 const V = 64;
 const H = 512;
 /** llama.cpp's float32 sums against float64 ones, log-softmax of logits with std ~3 */
 const GGML_TOLERANCE = 2e-5;
-
-function logSoftmax(row: Float32Array): Float64Array {
-  let max = -Infinity;
-  for (const v of row) max = Math.max(max, v);
-  let sum = 0;
-  for (const v of row) sum += Math.exp(v - max);
-  return Float64Array.from(row, (v) => v - max - Math.log(sum));
-}
 
 function encode(dtype: 'F16' | 'BF16' | QuantDType, values: Float32Array): Uint8Array {
   return dtype === 'F16' ? encodeF16(values) : dtype === 'BF16' ? encodeBf16(values) : quantize(dtype, values);
