@@ -1,6 +1,6 @@
 // A TypeScript builder for tile kernels: write a kernel as straight-line code over `Val`s; the
 // builder records statements into the IR of ./ir.ts.
-import type { BinOp, Elem, Expr, Intrinsic, Kernel, LocalArray, MathFn, Param, Scalar, Stmt } from './ir.js';
+import type { BinOp, Elem, Expr, Intrinsic, Kernel, LocalArray, MathFn, Param, Scalar, Stmt, Target } from './ir.js';
 import { elemValueType } from './ir.js';
 
 export type Operand = Val | number;
@@ -66,7 +66,7 @@ export function intrin(fn: Intrinsic, a: Val): Val {
 }
 
 /** A target intrinsic through the escape hatch: spellings per target, $0.. the arguments. */
-export function custom(t: Scalar, spellings: Partial<Record<'c' | 'js' | 'wgsl' | 'cuda' | 'hip', string>>, ...args: Val[]): Val {
+export function custom(t: Scalar, spellings: Partial<Record<Target, string>>, ...args: Val[]): Val {
   return new Val({ k: 'custom', t, spellings, args: args.map((a) => a.e) });
 }
 
@@ -116,6 +116,7 @@ export class KernelBuilder {
   private readonly stack: Stmt[][] = [[]];
   private programCount: Val | null = null;
   private workEstimate: Val | null = null;
+  private readonly helperSource: Partial<Record<Target, string>> = {};
   private counter = 0;
   readonly pid = new Val({ k: 'pid', t: 'i32' });
 
@@ -161,6 +162,11 @@ export class KernelBuilder {
   work(...factors: Val[]): void {
     // a float product: element counts overflow 32-bit integers on large matrices
     this.workEstimate = factors.map((f) => f.f32()).reduce((a, b) => a.mul(b));
+  }
+
+  /** Source the kernel's custom spellings for `target` call, placed before the kernel. */
+  helpers(target: Target, source: string): void {
+    this.helperSource[target] = (this.helperSource[target] ?? '') + source;
   }
 
   /** An immutable value computed once. */
@@ -222,7 +228,7 @@ export class KernelBuilder {
     for (const st of body) if (st.k === 'let' && !st.mutable) lets.set(st.name, st.init);
     const programs = inlineLets(this.programCount.e, lets);
     const work = this.workEstimate ? inlineLets(this.workEstimate.e, lets) : null;
-    return { name: this.name, params: this.params, locals: this.locals, programs, threads: this.threads, schedule: this.schedule, work, body };
+    return { name: this.name, params: this.params, locals: this.locals, programs, threads: this.threads, schedule: this.schedule, work, body, helpers: { ...this.helperSource } };
   }
 }
 

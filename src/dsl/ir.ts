@@ -38,7 +38,10 @@ export type Expr =
    * Escape hatch to a target intrinsic: per-target spellings with $0, $1, ... standing for the
    * rendered arguments (e.g. WGSL dot4I8Packed). A target without a spelling cannot run the kernel.
    */
-  | { readonly k: 'custom'; readonly t: Scalar; readonly spellings: Readonly<Partial<Record<'c' | 'js' | 'wgsl' | 'cuda' | 'hip', string>>>; readonly args: readonly Expr[] };
+  | { readonly k: 'custom'; readonly t: Scalar; readonly spellings: Readonly<Partial<Record<Target, string>>>; readonly args: readonly Expr[] };
+
+/** The languages kernels render to. */
+export type Target = 'c' | 'js' | 'wgsl' | 'cuda' | 'hip';
 
 export type Stmt =
   | { readonly k: 'let'; readonly name: string; readonly t: Scalar; readonly init: Expr; readonly mutable: boolean }
@@ -95,6 +98,11 @@ export interface Kernel {
   /** estimated total work (element operations): CPU threads are only used above a threshold */
   readonly work: Expr | null;
   readonly body: readonly Stmt[];
+  /**
+   * Source placed before the kernel per target: the definitions its custom spellings call (e.g.
+   * hand-written SIMD micro-kernels for one ISA family, each with a portable fallback).
+   */
+  readonly helpers: Readonly<Partial<Record<Target, string>>>;
 }
 
 export function elemValueType(e: Elem): Scalar {

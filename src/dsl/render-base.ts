@@ -1,6 +1,6 @@
 // What every renderer shares: walking expressions and statements. A target supplies spellings
 // (types, operators, casts, intrinsics) and how program-level constructs are lowered.
-import type { BinOp, Expr, Kernel, Param, Scalar, Stmt } from './ir.js';
+import type { BinOp, Expr, Kernel, Param, Scalar, Stmt, Target } from './ir.js';
 
 export const INDENT = '  ';
 
@@ -16,7 +16,7 @@ export class UnsupportedOnTarget extends Error {
 }
 
 export abstract class Renderer {
-  abstract readonly target: string;
+  abstract readonly target: Target;
   protected kernel!: Kernel;
   protected paramByName = new Map<string, Param>();
 
@@ -24,7 +24,8 @@ export abstract class Renderer {
   render(k: Kernel): string {
     this.kernel = k;
     this.paramByName = new Map(k.params.map((p) => [p.name, p]));
-    return this.renderKernel(k);
+    const helpers = k.helpers[this.target];
+    return helpers ? `${helpers}\n${this.renderKernel(k)}` : this.renderKernel(k);
   }
 
   protected abstract renderKernel(k: Kernel): string;
@@ -68,7 +69,7 @@ export abstract class Renderer {
       case 'intrin':
         return this.intrinsic(e.fn, this.expr(e.a));
       case 'custom': {
-        const spelling = e.spellings[this.target as keyof typeof e.spellings];
+        const spelling = e.spellings[this.target];
         if (spelling === undefined) throw new UnsupportedOnTarget(this.kernel.name, this.target);
         const args = e.args.map((a) => this.expr(a));
         return `(${spelling.replace(/\$(\d+)/g, (_, i: string) => args[Number(i)] ?? '')})`;

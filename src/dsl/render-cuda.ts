@@ -2,7 +2,7 @@
 // program-level code runs in every thread (CUDA has no uniformity rules, so values read from memory
 // are simply read by every thread), program-level stores are made by thread 0 and published with
 // __syncthreads(), `parallel` strides over the threads, `reduce` is a tree in shared memory.
-import type { BinOp, Expr, Kernel, Param, Scalar, Stmt } from './ir.js';
+import type { BinOp, Expr, Kernel, Param, Scalar, Stmt, Target } from './ir.js';
 import { INFIX, Renderer, cFamilyConstant, reductionArrays } from './render-base.js';
 import { forEachExpr } from './ir-walk.js';
 
@@ -25,7 +25,7 @@ export const CUDA_PRELUDE = `#include <cuda_fp16.h>
 ${GPU_C_HELPERS}`;
 
 export class CudaRenderer extends Renderer {
-  readonly target: string = 'cuda';
+  readonly target: Target = 'cuda';
   private reductions = new Map<Scalar, number>();
   private readLater = new Set<string>();
 

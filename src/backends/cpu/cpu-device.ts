@@ -29,6 +29,7 @@ int tessera_max_threads(void) { return omp_get_max_threads(); }
 
 export class CpuDevice implements Device {
   readonly name = 'cpu';
+  readonly language = 'c';
   readonly threads: number;
   readonly vectorLanes: number;
   private readonly renderer: CRenderer;

@@ -1,7 +1,7 @@
 // A Device over a GPU driver API (CUDA or HIP): kernels rendered to CUDA / HIP C, compiled by
 // NVRTC / hiprtc (or nvcc / hipcc) and cached on disk, launched on one stream; weights uploaded in
 // their file dtype on first use; device memory pooled by size class.
-import type { Kernel, Param } from '../../dsl/ir.js';
+import type { Kernel, Param, Target } from '../../dsl/ir.js';
 import type { TensorInfo } from '../../formats/safetensors.js';
 import type { TensorStore } from '../../formats/tensor-store.js';
 import type { Device, DeviceBuffer, KernelArg } from '../device/device.js';
@@ -39,6 +39,7 @@ interface Launchable {
 }
 
 export interface Renderer {
+  readonly target: Target;
   renderModule(kernels: readonly Kernel[]): string;
 }
 
@@ -56,6 +57,10 @@ export class GpuDevice implements Device {
     private readonly compiler: KernelCompiler,
     private readonly renderer: Renderer,
   ) {}
+
+  get language(): Target {
+    return this.renderer.target;
+  }
 
   alloc(bytes: number): GpuBuffer {
     const cap = sizeClass(bytes);

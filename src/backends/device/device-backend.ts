@@ -20,7 +20,9 @@ import { indexerScoresKernel, topkKernel } from '../../kernels/indexer.js';
 import { absorbOutputKernel, absorbQueryKernel, attentionDecodeKernel, attentionPrefillKernel } from '../../kernels/attention.js';
 import { routeKernel, routeName } from '../../kernels/moe.js';
 import { runMoe } from './device-moe.js';
-import { kernelMode, linearInput } from './linear-input.js';
+import { int8LinearInput, kernelMode, linearInput } from './linear-input.js';
+import { int8LinearKernel, int8LinearName, isInt8DotDType } from '../../kernels/int8-linear.js';
+import type { Int8DotDType } from '../../kernels/int8-linear.js';
 import { gqaAttentionKernel, writeKvKernel } from '../../kernels/gqa-attention.js';
 import type { DeviceOps } from './device-ops.js';
 
@@ -237,8 +239,15 @@ export class DeviceBackend implements Backend {
     const w = asKW(weight);
     const [n, k] = w.shape as [number, number];
     if (a.cols !== k) throw new Error(`linear ${w.name}: input has ${a.cols} columns, weight ${k}`);
-    const spec: LinearSpec = { dtype: w.dtype, mode: kernelMode(w.dtype, mode, w.name), tile: this.ops.tile(a.rows, w.dtype, k) };
+    const kMode = kernelMode(w.dtype, mode, w.name);
     const y = this.tensor(a.rows, n);
+    if (kMode === 'ggml' && isInt8DotDType(w.dtype) && this.device.language === 'c') {
+      const tile = { rows: 4, tokens: a.rows === 1 ? 1 : 8 };
+      const args = { ...int8LinearInput(this.ops, a, w.dtype, w.name), w: w.buf, y: y.buf, t: a.rows, n, k };
+      this.run(this.kernel(int8LinearName(w.dtype, tile), () => int8LinearKernel(w.dtype as Int8DotDType, tile)), args);
+      return y;
+    }
+    const spec: LinearSpec = { dtype: w.dtype, mode: kMode, tile: this.ops.tile(a.rows, w.dtype, k) };
     const args: Record<string, KernelArg> = { ...linearInput(this.ops, a, w.dtype, mode, scaleFormat, w.name), w: w.buf, y: y.buf, t: a.rows, n, k };
     if (w.dtype === 'F8_E4M3') args['w_scales'] = w.scales;
     this.run(this.kernel(linearName(spec), () => linearKernel(spec)), args);

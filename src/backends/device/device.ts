@@ -1,6 +1,6 @@
 // What the device backend needs from a device: memory, weights, and launching DSL kernels.
 // cpu (C + koffi), js (typed arrays) and webgpu implement this; device-backend.ts builds every op on it.
-import type { Kernel } from '../../dsl/ir.js';
+import type { Kernel, Target } from '../../dsl/ir.js';
 import type { TensorInfo } from '../../formats/safetensors.js';
 import type { TensorStore } from '../../formats/tensor-store.js';
 
@@ -12,6 +12,8 @@ export type KernelArg = DeviceBuffer | number | readonly DeviceBuffer[];
 
 export interface Device {
   readonly name: string;
+  /** the language its kernels are rendered to (which custom spellings and helpers it runs) */
+  readonly language: Target;
   /**
    * The most bytes one buffer-list argument may take with its items back to back (each rounded up
    * to 4 bytes), where the device binds a list as one buffer (WebGPU); absent: no limit.

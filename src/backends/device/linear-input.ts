@@ -6,7 +6,10 @@ import { isQuantDType } from '../../formats/dtype.js';
 import { ACT_BLOCK, VEC_DOT_TYPE } from '../../formats/gguf-act-quant.js';
 import type { LinearMode, WeightDType } from '../../ops/tensors.js';
 import { actQuantName, ggmlActQuantKernel, roundActKernel } from '../../kernels/ggml-act.js';
-import type { KernelArg } from './device.js';
+import { int8PackKernel, int8PackName, needsBlockSums } from '../../kernels/int8-linear.js';
+import type { Int8DotDType } from '../../kernels/int8-linear.js';
+import type { ActQuantType } from '../../formats/gguf-act-quant.js';
+import type { DeviceBuffer, KernelArg } from './device.js';
 import type { KTensor } from './device-tensors.js';
 import type { DeviceOps } from './device-ops.js';
 
@@ -19,6 +22,34 @@ export function kernelMode(dtype: WeightDType, mode: LinearMode, weight: string)
   return mode === 'fp8-act' && dtype === 'F8_E4M3' ? 'fp8-act' : 'plain';
 }
 
+/** x quantized to llama.cpp's activation type `act`: the quants as f32, a scale per block, Q8_1's sums. */
+function ggmlQuantize(ops: DeviceOps, x: KTensor, act: ActQuantType, weight: string): { values: KTensor; scales: DeviceBuffer; sums: DeviceBuffer | null } {
+  const blocks = (x.rows * x.cols) / ACT_BLOCK[act];
+  if (x.cols % ACT_BLOCK[act] !== 0) throw new Error(`linear ${weight}: ${x.cols} input columns are not whole ${act} blocks`);
+  const values = ops.tensor(x.rows, x.cols);
+  const scales = ops.scratch(blocks * 4);
+  const sums = act === 'Q8_1' ? ops.scratch(blocks * 4) : null;
+  const args: Record<string, KernelArg> = { x: x.buf, y: values.buf, scales, blocks };
+  if (sums) args['sums'] = sums;
+  ops.run(ops.kernel(actQuantName(act), () => ggmlActQuantKernel(act)), args);
+  return { values, scales, sums };
+}
+
+/**
+ * The arguments of int8-linear.ts for weights of `dtype`: x quantized as llama.cpp does ('ggml'
+ * mode), packed four int8 per word, with the sums of each 16 where the micro-kernel takes them.
+ */
+export function int8LinearInput(ops: DeviceOps, x: KTensor, dtype: Int8DotDType, weight: string): Record<string, KernelArg> {
+  const q = ggmlQuantize(ops, x, VEC_DOT_TYPE[dtype], weight);
+  const n = x.rows * x.cols;
+  const withSums = needsBlockSums(dtype);
+  const words = ops.scratch(n);
+  const args: Record<string, KernelArg> = { q: q.values.buf, words, groups: n / 16 };
+  if (withSums) args['sums'] = ops.scratch((n / 16) * 4);
+  ops.run(ops.kernel(int8PackName(withSums), () => int8PackKernel(withSums)), args);
+  return withSums ? { x: words, x_scales: q.scales, x_sums: args['sums']! } : { x: words, x_scales: q.scales };
+}
+
 /** The x (and x_scales, x_sums) arguments of a product with weights of `dtype` in `mode`. */
 export function linearInput(ops: DeviceOps, x: KTensor, dtype: WeightDType, mode: LinearMode, scaleFormat: 'ue8m0' | 'plain', weight: string): Record<string, KernelArg> {
   const m = kernelMode(dtype, mode, weight);
@@ -27,15 +58,8 @@ export function linearInput(ops: DeviceOps, x: KTensor, dtype: WeightDType, mode
     return { x: q.values.buf, x_scales: q.scales };
   }
   if (m === 'ggml' && isQuantDType(dtype)) {
-    const act = VEC_DOT_TYPE[dtype];
-    const blocks = (x.rows * x.cols) / ACT_BLOCK[act];
-    if (x.cols % ACT_BLOCK[act] !== 0) throw new Error(`linear ${weight}: ${x.cols} input columns are not whole ${act} blocks`);
-    const values = ops.tensor(x.rows, x.cols);
-    const scales = ops.scratch(blocks * 4);
-    const args: Record<string, KernelArg> = { x: x.buf, y: values.buf, scales, blocks };
-    if (act === 'Q8_1') args['sums'] = ops.scratch(blocks * 4);
-    ops.run(ops.kernel(actQuantName(act), () => ggmlActQuantKernel(act)), args);
-    return act === 'Q8_1' ? { x: values.buf, x_scales: scales, x_sums: args['sums']! } : { x: values.buf, x_scales: scales };
+    const q = ggmlQuantize(ops, x, VEC_DOT_TYPE[dtype], weight);
+    return q.sums ? { x: q.values.buf, x_scales: q.scales, x_sums: q.sums } : { x: q.values.buf, x_scales: q.scales };
   }
   if (mode === 'ggml' && (dtype === 'F16' || dtype === 'BF16')) {
     const rounded = ops.tensor(x.rows, x.cols);

@@ -65,6 +65,7 @@ type JsKernelFn = (...args: unknown[]) => void;
 
 export class JsDevice implements Device {
   readonly name = 'js';
+  readonly language = 'js';
   private readonly renderer = new JsRenderer();
   private readonly fns = new Map<string, JsKernelFn>();
 

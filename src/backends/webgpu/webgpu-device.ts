@@ -54,6 +54,7 @@ export interface WebGpuDeviceOptions {
 
 export class WebGpuDevice implements Device {
   readonly name = 'webgpu';
+  readonly language = 'wgsl';
   readonly stats: WebGpuStats = { submits: 0, dispatches: 0, uploadedBytes: 0, downloadedBytes: 0 };
   private readonly device: GPUDevice;
   private readonly pipelines: PipelineCache;
