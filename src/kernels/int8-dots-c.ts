@@ -17,6 +17,46 @@
 // Activations: int8 q with a float scale per block (Q8_0: 32 values, Q8_K: 256) and, for Q8_K,
 // the sums of each 16 values (bsums), which carry the weights' offsets (dmin·m, the -32 of Q6_K).
 
+/**
+ * The activation side, value for value as src/formats/gguf-act-quant.ts defines it: one block of
+ * float32 x to int8 quants (and Q8_K's sums of 16); returns the block's scale.
+ */
+export const INT8_QUANT_C = `
+/* Q8_0: d = fp16(amax / 127), q = round-half-even(x · (127 / amax)) */
+static inline float tessera_quant_q8_0(const float* x, int8_t* q) {
+  float amax = 0.0f;
+  for (int i = 0; i < 32; i++) amax = fabsf(x[i]) > amax ? fabsf(x[i]) : amax;
+  const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+  for (int i = 0; i < 32; i++) q[i] = (int8_t)rintf(x[i] * id);
+  return (float)(_Float16)(amax / 127.0f);
+}
+/* Q8_K: max = the value of largest |x| (the first on ties), iscale = -127 / max,
+   q = min(127, round-half-even(iscale · x)), d = 1 / iscale; bs: the sums of each 16 quants */
+static inline float tessera_quant_q8_K(const float* x, int8_t* q, int32_t* bs) {
+  float amax = 0.0f, max = 0.0f;
+  for (int i = 0; i < 256; i++) {
+    const float a = fabsf(x[i]);
+    if (a > amax) { amax = a; max = x[i]; }
+  }
+  if (amax == 0.0f) {
+    memset(q, 0, 256);
+    memset(bs, 0, 16 * sizeof(int32_t));
+    return 0.0f;
+  }
+  const float iscale = -127.0f / max;
+  for (int i = 0; i < 256; i++) {
+    const float r = rintf(iscale * x[i]);
+    q[i] = (int8_t)(r < 127.0f ? r : 127.0f);
+  }
+  for (int g = 0; g < 16; g++) {
+    int32_t s = 0;
+    for (int i = 0; i < 16; i++) s += q[16 * g + i];
+    bs[g] = s;
+  }
+  return 1.0f / iscale;
+}
+`;
+
 export const INT8_DOT_C = `
 #if defined(__AVX2__)
 #include <immintrin.h>

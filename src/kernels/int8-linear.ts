@@ -1,6 +1,6 @@
 // Products of GGUF block weights with 8-bit activations on integer dot-product instructions (the
-// CPU's 'ggml' mode, as llama.cpp computes it): the activations, already quantized to their
-// vec_dot type by ggml-act.ts, are packed four int8 per word with the sums of each 16 (the K
+// CPU's 'ggml' mode, as llama.cpp computes it): the activations are quantized to their vec_dot
+// type (the semantics of ggml-act.ts) as int8, four per word, with the sums of each 16 (the K
 // types' offsets meet those); then each weight row meets each input row through a C micro-kernel
 // (int8-dots-c.ts) that keeps the whole row's sum in vector registers. The kernel itself is
 // ordinary DSL: tiles of rows x tokens spread over threads, each row's blocks read once per tile
@@ -10,7 +10,7 @@ import { KernelBuilder, custom, i32 } from '../dsl/builder.js';
 import type { Val } from '../dsl/builder.js';
 import type { Kernel } from '../dsl/ir.js';
 import { QUANT_BLOCKS } from '../formats/dtype.js';
-import { INT8_DOT_C } from './int8-dots-c.js';
+import { INT8_DOT_C, INT8_QUANT_C } from './int8-dots-c.js';
 import type { LinearTile } from './linear.js';
 
 /** The block types with an integer micro-kernel. */
@@ -26,29 +26,32 @@ export function needsBlockSums(d: Int8DotDType): boolean {
   return d !== 'Q8_0';
 }
 
-export function int8PackName(sums: boolean): string {
-  return sums ? 'int8_pack_sums16' : 'int8_pack';
+export function int8ActName(dtype: Int8DotDType): string {
+  return `int8_act_${dtype === 'Q8_0' ? 'q8_0' : 'q8_k'}`;
 }
 
 /**
- * q [n] integer quants as f32 (-128..127; n a multiple of 16) -> words [n / 4] (four int8, the
- * first in the low byte) and, with `sums`, sums [n / 16] of each 16 values. One program per 16.
+ * x [n] float32 (n a multiple of the activation block) -> llama.cpp's vec_dot type for weights of
+ * `dtype` (Q8_0 per 32, Q8_K per 256): words [n / 4] of four int8 quants (the first in the low
+ * byte), scales [n / block] and, for Q8_K, sums [n / 16] of each 16 quants. One program per block.
  */
-export function int8PackKernel(sums: boolean): Kernel {
-  const k = new KernelBuilder(int8PackName(sums), 16);
-  const q = k.buf('q', 'f32');
-  const words = k.buf('words', 'u32', true);
-  const out = sums ? k.buf('sums', 'i32', true) : null;
-  const groups = k.scalar('groups');
-  k.programs(groups);
-  k.work(groups, i32(16));
-  const base = k.let(k.pid.mul(16), 'base');
-  const values = Array.from({ length: 16 }, (_, i) => k.let(q.at(base.add(i)).i32(), 'q'));
-  for (let w = 0; w < 4; w++) {
-    const bytes = values.slice(4 * w, 4 * w + 4).map((v, i) => v.band(255).u32().shl(8 * i));
-    words.set(k.pid.mul(4).add(w), bytes.reduce((a, b) => a.bor(b)));
-  }
-  if (out) out.set(k.pid, values.reduce((a, b) => a.add(b)));
+export function int8ActKernel(dtype: Int8DotDType): Kernel {
+  const k = new KernelBuilder(int8ActName(dtype), 1);
+  k.helpers('c', INT8_QUANT_C);
+  k.buf('x', 'f32');
+  k.buf('words', 'u32', true);
+  const scales = k.buf('scales', 'f32', true);
+  const sums = needsBlockSums(dtype);
+  if (sums) k.buf('sums', 'i32', true);
+  const blocks = k.scalar('blocks');
+  k.programs(blocks);
+  const block = sums ? 256 : 32;
+  k.work(blocks, i32(block));
+  // the helper writes the block's quants (and sums) and returns its scale
+  const spelling = sums
+    ? `tessera_quant_q8_K(x + (size_t)$0 * 256, (int8_t*)words + (size_t)$0 * 256, sums + (size_t)$0 * 16)`
+    : `tessera_quant_q8_0(x + (size_t)$0 * 32, (int8_t*)words + (size_t)$0 * 32)`;
+  scales.set(k.pid, custom('f32', { c: spelling }, k.pid));
   return k.build();
 }
 

@@ -15,6 +15,7 @@ import { linearKernel, linearName } from '../../kernels/linear.js';
 import type { LinearSpec } from '../../kernels/linear.js';
 import { tileFor } from './device-ops.js';
 import { isQuantDType } from '../../formats/dtype.js';
+import { VEC_DOT_TYPE } from '../../formats/gguf-act-quant.js';
 import { gatherLatentKernel, writeIndexKernel, writeLatentKernel } from '../../kernels/kv-cache.js';
 import { indexerScoresKernel, topkKernel } from '../../kernels/indexer.js';
 import { absorbOutputKernel, absorbQueryKernel, attentionDecodeKernel, attentionPrefillKernel } from '../../kernels/attention.js';
@@ -41,6 +42,8 @@ export class DeviceBackend implements Backend {
   /** free device buffers by byte size, reused across steps */
   private readonly pool = new Map<number, DeviceBuffer[]>();
   private stepBuffers: DeviceBuffer[] = [];
+  /** this step's int8-quantized inputs by tensor and activation type (int8Input) */
+  private int8Inputs = new WeakMap<KTensor, Map<string, Record<string, KernelArg>>>();
 
   /** What op implementations in other files (MoE) use of this backend. */
   protected readonly ops: DeviceOps = {
@@ -116,6 +119,7 @@ export class DeviceBackend implements Backend {
       this.pool.set(b.bytes, list);
     }
     this.stepBuffers = [];
+    this.int8Inputs = new WeakMap();
     return new DeviceStep(input, cache.spec.blockSize, (d) => this.uploadStep(d));
   }
 
@@ -233,6 +237,22 @@ export class DeviceBackend implements Backend {
     return out;
   }
 
+  /**
+   * x quantized for an int8 product, once per tensor and activation type within a step: the q, k
+   * and v projections (gate and up) read the same input.
+   */
+  private int8Input(x: KTensor, dtype: Int8DotDType, weight: string): Record<string, KernelArg> {
+    const byType = this.int8Inputs.get(x) ?? new Map<string, Record<string, KernelArg>>();
+    this.int8Inputs.set(x, byType);
+    const act = VEC_DOT_TYPE[dtype];
+    let args = byType.get(act);
+    if (!args) {
+      args = int8LinearInput(this.ops, x, dtype, weight);
+      byType.set(act, args);
+    }
+    return args;
+  }
+
   /** y = x · W^T */
   protected product(x: Tensor, weight: Weight, mode: LinearMode, scaleFormat: 'ue8m0' | 'plain'): KTensor {
     const a = asK(x);
@@ -243,7 +263,7 @@ export class DeviceBackend implements Backend {
     const y = this.tensor(a.rows, n);
     if (kMode === 'ggml' && isInt8DotDType(w.dtype) && this.device.language === 'c') {
       const tile = { rows: 4, tokens: a.rows === 1 ? 1 : 8 };
-      const args = { ...int8LinearInput(this.ops, a, w.dtype, w.name), w: w.buf, y: y.buf, t: a.rows, n, k };
+      const args = { ...this.int8Input(a, w.dtype, w.name), w: w.buf, y: y.buf, t: a.rows, n, k };
       this.run(this.kernel(int8LinearName(w.dtype, tile), () => int8LinearKernel(w.dtype as Int8DotDType, tile)), args);
       return y;
     }

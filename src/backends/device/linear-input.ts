@@ -6,7 +6,7 @@ import { isQuantDType } from '../../formats/dtype.js';
 import { ACT_BLOCK, VEC_DOT_TYPE } from '../../formats/gguf-act-quant.js';
 import type { LinearMode, WeightDType } from '../../ops/tensors.js';
 import { actQuantName, ggmlActQuantKernel, roundActKernel } from '../../kernels/ggml-act.js';
-import { int8PackKernel, int8PackName, needsBlockSums } from '../../kernels/int8-linear.js';
+import { int8ActKernel, int8ActName, needsBlockSums } from '../../kernels/int8-linear.js';
 import type { Int8DotDType } from '../../kernels/int8-linear.js';
 import type { ActQuantType } from '../../formats/gguf-act-quant.js';
 import type { DeviceBuffer, KernelArg } from './device.js';
@@ -37,17 +37,19 @@ function ggmlQuantize(ops: DeviceOps, x: KTensor, act: ActQuantType, weight: str
 
 /**
  * The arguments of int8-linear.ts for weights of `dtype`: x quantized as llama.cpp does ('ggml'
- * mode), packed four int8 per word, with the sums of each 16 where the micro-kernel takes them.
+ * mode) to int8, four per word, with the sums of each 16 where the micro-kernel takes them.
  */
 export function int8LinearInput(ops: DeviceOps, x: KTensor, dtype: Int8DotDType, weight: string): Record<string, KernelArg> {
-  const q = ggmlQuantize(ops, x, VEC_DOT_TYPE[dtype], weight);
+  const act = VEC_DOT_TYPE[dtype];
+  if (x.cols % ACT_BLOCK[act] !== 0) throw new Error(`linear ${weight}: ${x.cols} input columns are not whole ${act} blocks`);
   const n = x.rows * x.cols;
-  const withSums = needsBlockSums(dtype);
-  const words = ops.scratch(n);
-  const args: Record<string, KernelArg> = { q: q.values.buf, words, groups: n / 16 };
-  if (withSums) args['sums'] = ops.scratch((n / 16) * 4);
-  ops.run(ops.kernel(int8PackName(withSums), () => int8PackKernel(withSums)), args);
-  return withSums ? { x: words, x_scales: q.scales, x_sums: args['sums']! } : { x: words, x_scales: q.scales };
+  const blocks = n / ACT_BLOCK[act];
+  const args: Record<string, KernelArg> = { x: x.buf, words: ops.scratch(n), scales: ops.scratch(blocks * 4), blocks };
+  if (needsBlockSums(dtype)) args['sums'] = ops.scratch((n / 16) * 4);
+  ops.run(ops.kernel(int8ActName(dtype), () => int8ActKernel(dtype)), args);
+  const out: Record<string, KernelArg> = { x: args['words']!, x_scales: args['scales']! };
+  if (args['sums']) out['x_sums'] = args['sums'];
+  return out;
 }
 
 /** The x (and x_scales, x_sums) arguments of a product with weights of `dtype` in `mode`. */
