@@ -59,6 +59,35 @@ export function int8LinearName(dtype: Int8DotDType, tile: LinearTile): string {
   return `linear_${dtype.toLowerCase()}_i8_r${tile.rows}t${tile.tokens}`;
 }
 
+/** The weight a product reads: a matrix parameter, or matrix `item` of a list parameter. */
+export type Int8Weight = { readonly buf: string } | { readonly list: string; readonly item: Val };
+
+/**
+ * Declares the activation parameters the micro-kernels read through their pointers: x (packed
+ * int8), x_scales and, for the types with offsets, x_sums.
+ */
+export function int8Inputs(k: KernelBuilder, dtype: Int8DotDType): void {
+  k.helpers('c', INT8_DOT_C);
+  k.buf('x', 'u32');
+  k.buf('x_scales', 'f32');
+  if (needsBlockSums(dtype)) k.buf('x_sums', 'i32');
+}
+
+/** Σ_k x[xRow, k] · W[wRow, k] over K columns, through the micro-kernel of `dtype`. */
+export function int8Dot(dtype: Int8DotDType, w: Int8Weight, wRow: Val, xRow: Val, K: Val): Val {
+  const block = QUANT_BLOCKS[dtype];
+  const nb = K.div(block.elements);
+  const actBlock = dtype === 'Q8_0' ? 32 : 256;
+  const fn = `tessera_dot_${dtype === 'Q8_0' ? 'q8_0' : dtype === 'Q4_K' ? 'q4_K' : 'q6_K'}`;
+  // $0: the row's byte offset, $1: the input row's element offset, $2: its first activation block,
+  // $3: the blocks per row, $4: the list item
+  const weight = 'buf' in w ? w.buf : `${w.list}[$4]`;
+  const sums = needsBlockSums(dtype) ? 'x_sums + (size_t)$2 * 16, ' : '';
+  const spelling = `${fn}(${weight} + (size_t)$0, (const int8_t*)x + (size_t)$1, x_scales + $2, ${sums}$3)`;
+  const args = [wRow.mul(nb).mul(block.bytes), xRow.mul(K), xRow.mul(K.div(actBlock)), nb];
+  return custom('f32', { c: spelling }, ...args, ...('buf' in w ? [] : [w.item]));
+}
+
 /**
  * y [T, N] = x [T, K] · W [N, K]^T with W in GGUF blocks of `dtype` and x the packed int8
  * activations (x_scales: one per activation block, x_sums: sums of 16). A program is a tile of
@@ -66,14 +95,8 @@ export function int8LinearName(dtype: Int8DotDType, tile: LinearTile): string {
  */
 export function int8LinearKernel(dtype: Int8DotDType, tile: LinearTile): Kernel {
   const { rows: R, tokens: TT } = tile;
-  const block = QUANT_BLOCKS[dtype];
   const k = new KernelBuilder(int8LinearName(dtype, tile), 1);
-  k.helpers('c', INT8_DOT_C);
-  k.buf('x', 'u32');
-  // the micro-kernels read these through their pointers
-  k.buf('x_scales', 'f32');
-  const sums = needsBlockSums(dtype);
-  if (sums) k.buf('x_sums', 'i32');
+  int8Inputs(k, dtype);
   k.buf('w', 'u8');
   const y = k.buf('y', 'f32', true);
   const T = k.scalar('t');
@@ -85,22 +108,11 @@ export function int8LinearKernel(dtype: Int8DotDType, tile: LinearTile): Kernel 
   const rb = k.let(k.pid.div(tileCount), 'rb');
   const t0 = k.let(k.pid.sub(rb.mul(tileCount)).mul(TT), 't0');
   const n0 = k.let(rb.mul(R), 'n0');
-  const nb = k.let(K.div(block.elements), 'nb');
-  const actBlock = dtype === 'Q8_0' ? 32 : 256;
-  const fn = `tessera_dot_${dtype === 'Q8_0' ? 'q8_0' : dtype === 'Q4_K' ? 'q4_K' : 'q6_K'}`;
-  // $0: the row's byte offset, $1: the input row's element offset, $2: its first activation block
-  const spelling = sums
-    ? `${fn}(w + (size_t)$0, (const int8_t*)x + (size_t)$1, x_scales + $2, x_sums + (size_t)$2 * 16, $3)`
-    : `${fn}(w + (size_t)$0, (const int8_t*)x + (size_t)$1, x_scales + $2, $3)`;
-  const rowsHere = N.sub(n0).min(R);
-  const tokensHere = T.sub(t0).min(TT);
-  k.for(0, rowsHere, (i) => {
+  k.for(0, N.sub(n0).min(R), (i) => {
     const n = k.let(n0.add(i), 'n');
-    const wOff = k.let(n.mul(nb).mul(block.bytes), 'wo');
-    k.for(0, tokensHere, (j) => {
+    k.for(0, T.sub(t0).min(TT), (j) => {
       const t = k.let(t0.add(j), 't');
-      const dot: Val = custom('f32', { c: spelling }, wOff, t.mul(K), t.mul(K.div(actBlock)), nb);
-      y.set(t.mul(N).add(n), dot);
+      y.set(t.mul(N).add(n), int8Dot(dtype, { buf: 'w' }, n, t, K));
     });
   });
   return k.build();

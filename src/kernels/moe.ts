@@ -9,6 +9,7 @@ import { inputScales, inputTag, tileProduct } from './linear.js';
 import { laneSteps, quantProduct } from './quant-product.js';
 import type { LinearTile } from './linear.js';
 import { weightElem } from './weight-decode.js';
+import { int8Dot, int8Inputs, isInt8DotDType } from './int8-linear.js';
 
 export function routeName(e: number, p: RoutingParams, bias: boolean): string {
   return `route_e${e}_k${p.topk}_g${p.nGroup}x${p.topkGroup}_${p.scoring}_${p.groupScore}_${p.normalize ? 'n' : 'u'}${bias ? '_b' : ''}`;
@@ -148,10 +149,12 @@ export interface ExpertGemmSpec {
    * compile time per variant).
    */
   readonly lanes?: boolean;
+  /** CPUs, 'ggml' mode: packed int8 activations into integer dot micro-kernels (int8-linear.ts) */
+  readonly int8?: boolean;
 }
 
 export function expertGemmName(s: ExpertGemmSpec): string {
-  return `moe_${s.stage}_${s.dtype.toLowerCase()}_${inputTag(s.mode)}_r${s.tile.rows}t${s.tile.tokens}${s.lanes ? '_lanes' : ''}`;
+  return `moe_${s.stage}_${s.dtype.toLowerCase()}_${s.int8 ? 'i8' : inputTag(s.mode)}_r${s.tile.rows}t${s.tile.tokens}${s.lanes ? '_lanes' : ''}`;
 }
 
 /**
@@ -167,8 +170,10 @@ export function expertGemmKernel(s: ExpertGemmSpec): Kernel {
   // One pair per expert (decode) is balanced work: contiguous runs of programs keep each thread's
   // weight stream sequential (and its prefetches its own). Larger tiles mean uneven experts.
   const k = new KernelBuilder(expertGemmName(s), s.lanes ? R : 64, TT === 1 ? 'static' : 'dynamic');
-  const x = k.buf('x', 'f32');
-  const { xScales, xSums } = inputScales(k, s);
+  const int8 = s.int8 && isInt8DotDType(s.dtype) ? s.dtype : null;
+  if (int8) int8Inputs(k, int8);
+  const x = int8 ? null : k.buf('x', 'f32');
+  const { xScales, xSums } = int8 ? { xScales: null, xSums: null } : inputScales(k, s);
   const lists = (s.stage === 'gate_up' ? ['w_gate', 'w_up'] : ['w_down']).map((n) => k.list(n, weightElem(s.dtype)));
   const scaleLists = s.dtype === 'F8_E4M3' ? (s.stage === 'gate_up' ? ['s_gate', 's_up'] : ['s_down']).map((n) => k.list(n, 'f32')) : null;
   const counts = k.buf('counts', 'i32');
@@ -216,13 +221,19 @@ export function expertGemmKernel(s: ExpertGemmSpec): Kernel {
         });
       }
     });
+  if (int8) {
+    const cols = Array.from({ length: R }, (_, i) => n0.add(i));
+    const wRows = cols.map((c) => k.let(c.min(N.sub(1)), 'wr'));
+    tiles(cols, (li, xRows) => xRows.map((xr) => wRows.map((wr) => int8Dot(int8, { list: lists[li]!.name, item }, wr, xr, K))));
+    return k.build();
+  }
   if (s.lanes) {
     // one weight row per lane, no workgroup reductions (see linear-lanes.ts)
     const dtype = s.dtype;
     if (!isQuantDType(dtype)) throw new Error(`expert lanes kernels take GGUF block weights, not ${dtype}`);
     k.parallel(N.sub(n0).min(R), (lane) => {
       const n = k.let(n0.add(lane), 'n');
-      tiles([n], (li, xRows) => quantProduct(k, dtype, s.mode === 'ggml', { x, xScales, xSums, w: (b) => lists[li]!.at(item, b), K }, xRows, [n], laneSteps(k)));
+      tiles([n], (li, xRows) => quantProduct(k, dtype, s.mode === 'ggml', { x: x!, xScales, xSums, w: (b) => lists[li]!.at(item, b), K }, xRows, [n], laneSteps(k)));
     });
     return k.build();
   }
@@ -233,7 +244,7 @@ export function expertGemmKernel(s: ExpertGemmSpec): Kernel {
       tileProduct(
         k,
         s,
-        { x, xScales, xSums, w: (idx) => lists[li]!.at(item, idx), prefetch: (idx) => k.prefetch(lists[li]!, idx, item), wScale: scaleLists ? (n, kb) => scaleLists[li]!.at(item, n.div(128).mul(kBlocks).add(kb)) : null, K },
+        { x: x!, xScales, xSums, w: (idx) => lists[li]!.at(item, idx), prefetch: (idx) => k.prefetch(lists[li]!, idx, item), wScale: scaleLists ? (n, kb) => scaleLists[li]!.at(item, n.div(128).mul(kBlocks).add(kb)) : null, K },
         xRows,
         wRows,
       ),

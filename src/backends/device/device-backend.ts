@@ -54,6 +54,8 @@ export class DeviceBackend implements Backend {
     actQuant: (x, format) => this.actQuant(x, format),
     maxListBytes: () => this.device.maxListBytes ?? Infinity,
     laneExperts: () => this.laneExperts(),
+    int8Dots: () => this.device.language === 'c',
+    int8Input: (x, dtype, weight) => this.int8Input(x, dtype, weight),
     tile: (tokens, dtype, k, matrices) => tileFor(tokens, (this.device.vectorLanes ?? 0) >= 16 && !isQuantDType(dtype), matrices, k),
   };
 
@@ -261,7 +263,7 @@ export class DeviceBackend implements Backend {
     if (a.cols !== k) throw new Error(`linear ${w.name}: input has ${a.cols} columns, weight ${k}`);
     const kMode = kernelMode(w.dtype, mode, w.name);
     const y = this.tensor(a.rows, n);
-    if (kMode === 'ggml' && isInt8DotDType(w.dtype) && this.device.language === 'c') {
+    if (kMode === 'ggml' && isInt8DotDType(w.dtype) && this.ops.int8Dots()) {
       const tile = { rows: 4, tokens: a.rows === 1 ? 1 : 8 };
       const args = { ...this.int8Input(a, w.dtype, w.name), w: w.buf, y: y.buf, t: a.rows, n, k };
       this.run(this.kernel(int8LinearName(w.dtype, tile), () => int8LinearKernel(w.dtype as Int8DotDType, tile)), args);

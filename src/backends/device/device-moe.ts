@@ -9,6 +9,8 @@ import type { ExpertGemmSpec } from '../../kernels/moe.js';
 import { isQuantDType } from '../../formats/dtype.js';
 import { LANE_ROWS } from '../../kernels/linear-lanes.js';
 import { kernelMode, linearInput } from './linear-input.js';
+import { isInt8DotDType } from '../../kernels/int8-linear.js';
+import type { Int8DotDType } from '../../kernels/int8-linear.js';
 import type { DeviceOps } from './device-ops.js';
 
 export function runMoe(ops: DeviceOps, a: KTensor, r: KRouting, experts: readonly ExpertWeights[], mode: LinearMode, scaleFormat: 'ue8m0' | 'plain'): KTensor {
@@ -29,8 +31,11 @@ export function runMoe(ops: DeviceOps, a: KTensor, r: KRouting, experts: readonl
   const maxActive = Math.min(E, pairs);
   const spec = (d: typeof dtype, name: string, stage: ExpertGemmSpec['stage']): ExpertGemmSpec => {
     const lanes = ops.laneExperts() && isQuantDType(d);
-    const t = ops.tile(Math.ceil(pairs / Math.min(E, pairs)), d, 2);
-    return { dtype: d, mode: kernelMode(d, mode, name), tile: lanes ? { rows: LANE_ROWS, tokens: t.tokens } : t, stage, lanes };
+    const m = kernelMode(d, mode, name);
+    const perExpert = Math.ceil(pairs / Math.min(E, pairs));
+    if (m === 'ggml' && isInt8DotDType(d) && ops.int8Dots()) return { dtype: d, mode: m, tile: { rows: 4, tokens: perExpert === 1 ? 1 : 8 }, stage, int8: true };
+    const t = ops.tile(perExpert, d, 2);
+    return { dtype: d, mode: m, tile: lanes ? { rows: LANE_ROWS, tokens: t.tokens } : t, stage, lanes };
   };
   const gu = spec(dtype, first.name, 'gate_up');
   const dn = spec(downType, down.name, 'down');
@@ -38,14 +43,15 @@ export function runMoe(ops: DeviceOps, a: KTensor, r: KRouting, experts: readonl
   const yPairs = ops.tensor(pairs, hidden);
   const common = { counts, offsets, order, active, num_experts: E, max_active: maxActive, topk: r.topk };
   const groups = expertGroups(experts, ops.maxListBytes());
-  const guInput = linearInput(ops, a, dtype, mode, scaleFormat, first.name);
+  const input = (x: KTensor, s: ExpertGemmSpec, name: string) => (s.int8 ? ops.int8Input(x, s.dtype as Int8DotDType, name) : linearInput(ops, x, s.dtype, mode, scaleFormat, name));
+  const guInput = input(a, gu, first.name);
   // every pair belongs to one group's expert: each group writes its own rows of h and yPairs
   for (const g of groups) {
     const guArgs: Record<string, KernelArg> = { ...common, e_lo: g.lo, e_hi: g.hi, ...guInput, w_gate: g.lists.gate, w_up: g.lists.up, out: h.buf, n: inner, k: hidden };
     if (dtype === 'F8_E4M3') Object.assign(guArgs, { s_gate: g.lists.sGate, s_up: g.lists.sUp });
     ops.run(ops.kernel(expertGemmName(gu), () => expertGemmKernel(gu)), guArgs);
   }
-  const dnInput = linearInput(ops, h, downType, mode, scaleFormat, down.name);
+  const dnInput = input(h, dn, down.name);
   for (const g of groups) {
     const dnArgs: Record<string, KernelArg> = { ...common, e_lo: g.lo, e_hi: g.hi, ...dnInput, w_down: g.lists.down, route_weights: r.weights, out: yPairs.buf, n: hidden, k: inner };
     if (downType === 'F8_E4M3') dnArgs['s_down'] = g.lists.sDown;

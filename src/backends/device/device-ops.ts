@@ -3,6 +3,7 @@ import type { Kernel } from '../../dsl/ir.js';
 import type { DeviceBuffer, KernelArg } from './device.js';
 import type { KTensor } from './device-tensors.js';
 import type { WeightDType } from '../../ops/tensors.js';
+import type { Int8DotDType } from '../../kernels/int8-linear.js';
 
 export interface DeviceOps {
   /** an output tensor from this step's pool */
@@ -15,6 +16,10 @@ export interface DeviceOps {
   maxListBytes(): number;
   /** whether expert products of GGUF block weights run one weight row per lane (GPUs; moe.ts) */
   laneExperts(): boolean;
+  /** whether products of GGUF block weights run on the C integer dot micro-kernels (int8-linear.ts) */
+  int8Dots(): boolean;
+  /** x quantized and packed for those, once per tensor and activation type within a step */
+  int8Input(x: KTensor, dtype: Int8DotDType, weight: string): Record<string, KernelArg>;
   /** the register tile for `tokens` input rows of a `dtype` product over `k` columns reading `matrices` weights at once */
   tile(tokens: number, dtype: WeightDType, k: number, matrices?: number): { rows: number; tokens: number };
   /** x quantized per row and 128-block: e4m3 values (f32) and scales */
