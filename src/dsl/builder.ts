@@ -164,6 +164,11 @@ export class KernelBuilder {
     this.workEstimate = factors.map((f) => f.f32()).reduce((a, b) => a.mul(b));
   }
 
+  /** A target routine called for its effects (see the IR's 'call'). */
+  call(spellings: Partial<Record<Target, string>>, ...args: Val[]): void {
+    this.emit({ k: 'call', spellings, args: args.map((a) => a.e) });
+  }
+
   /** Source the kernel's custom spellings for `target` call, placed before the kernel. */
   helpers(target: Target, source: string): void {
     this.helperSource[target] = (this.helperSource[target] ?? '') + source;

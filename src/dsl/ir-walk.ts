@@ -60,6 +60,9 @@ export function forEachExpr(body: readonly Stmt[], fn: (e: Expr) => void): void 
         visit(s.n);
         forEachExpr(s.body, fn);
         break;
+      case 'call':
+        s.args.forEach(visit);
+        break;
       case 'prefetch':
         if (s.which) visit(s.which);
         visit(s.idx);

@@ -54,6 +54,11 @@ export type Stmt =
    * prefetch; other targets drop it. The address is never dereferenced, so it may lie past the end.
    */
   | { readonly k: 'prefetch'; readonly buf: string; readonly which: Expr | null; readonly idx: Expr }
+  /**
+   * A target routine called for its effects (it writes through the kernel's buffer parameters):
+   * the statement form of 'custom', spellings per target with $0, $1, ... for the arguments.
+   */
+  | { readonly k: 'call'; readonly spellings: Readonly<Partial<Record<Target, string>>>; readonly args: readonly Expr[] }
   /** Elementwise loop over [0, n), spread over lanes; no nested parallel/reduce. */
   | { readonly k: 'parallel'; readonly v: string; readonly n: Expr; readonly body: readonly Stmt[] }
   /**

@@ -68,13 +68,17 @@ export abstract class Renderer {
         return this.listLoad(e.list, this.expr(e.which), this.expr(e.idx), e.t);
       case 'intrin':
         return this.intrinsic(e.fn, this.expr(e.a));
-      case 'custom': {
-        const spelling = e.spellings[this.target];
-        if (spelling === undefined) throw new UnsupportedOnTarget(this.kernel.name, this.target);
-        const args = e.args.map((a) => this.expr(a));
-        return `(${spelling.replace(/\$(\d+)/g, (_, i: string) => args[Number(i)] ?? '')})`;
-      }
+      case 'custom':
+        return `(${this.spell(e.spellings, e.args)})`;
     }
+  }
+
+  /** A custom spelling for this target with its arguments in place. */
+  protected spell(spellings: Readonly<Partial<Record<Target, string>>>, argExprs: readonly Expr[]): string {
+    const spelling = spellings[this.target];
+    if (spelling === undefined) throw new UnsupportedOnTarget(this.kernel.name, this.target);
+    const args = argExprs.map((a) => this.expr(a));
+    return spelling.replace(/\$(\d+)/g, (_, i: string) => args[Number(i)] ?? '');
   }
 
   protected select(c: string, a: string, b: string): string {

@@ -39,6 +39,8 @@ export abstract class CpuRenderer extends Renderer {
       }
       case 'prefetch':
         return this.prefetch(s).map(L);
+      case 'call':
+        return [L(`${this.spell(s.spellings, s.args)};`)];
       case 'parallel': {
         const simple = s.body.every((b) => b.k !== 'for' && b.k !== 'if' && b.k !== 'reduce');
         const pragma = simple ? this.simdPragma(null) : null;

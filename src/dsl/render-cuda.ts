@@ -134,6 +134,8 @@ export class CudaRenderer extends Renderer {
       }
       case 'prefetch':
         return []; // a CPU cache hint
+      case 'call':
+        return [L(`${this.spell(s.spellings, s.args)};`)];
       case 'parallel':
         if (lane) throw new Error(`kernel ${this.kernel.name}: parallel inside parallel`);
         return [

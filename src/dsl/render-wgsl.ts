@@ -288,6 +288,8 @@ export class WgslRenderer extends Renderer {
       }
       case 'prefetch':
         return []; // a CPU cache hint
+      case 'call':
+        return [L(`${this.spell(s.spellings, s.args)};`)];
       case 'parallel': {
         const n = this.broadcast(s.n, depth);
         return [
@@ -355,6 +357,8 @@ export class WgslRenderer extends Renderer {
       }
       case 'prefetch':
         return []; // a CPU cache hint
+      case 'call':
+        return [L(`${this.spell(s.spellings, s.args)};`)];
       case 'parallel':
         throw new Error(`kernel ${this.kernel.name}: parallel inside parallel`);
       case 'reduce': {

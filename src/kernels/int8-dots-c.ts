@@ -243,4 +243,114 @@ static inline float tessera_dot_q6_K(const uint8_t* w, const int8_t* x, const fl
   return sum;
 #endif
 }
+
+/* The same products for 4 input rows at once (prefill): each weight block is unpacked once and
+   meets 4 activation rows (x, xd and bs of row r at x + r·xs, xd + r·ds, bs + r·xs/16); the
+   results go to y[0], y[ys], y[2·ys], y[3·ys]. */
+static inline void tessera_dot4_q8_0(const uint8_t* w, const int8_t* x, int32_t xs, const float* xd, int32_t ds, int32_t nb, float* y, int32_t ys) {
+#if defined(__AVX2__)
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  for (int32_t b = 0; b < nb; b++) {
+    const uint8_t* blk = w + 34 * b;
+    const __m256i q = _mm256_loadu_si256((const __m256i*)(blk + 2));
+    const __m256i aq = _mm256_sign_epi8(q, q);
+    const float d = tessera_f16((uint32_t)blk[0] | ((uint32_t)blk[1] << 8));
+    for (int r = 0; r < 4; r++) {
+      const __m256i a = _mm256_loadu_si256((const __m256i*)(x + (size_t)r * xs + 32 * b));
+      const __m256i s = tq_dot_u8s8(_mm256_setzero_si256(), aq, _mm256_sign_epi8(a, q));
+      acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * xd[(size_t)r * ds + b]), _mm256_cvtepi32_ps(s), acc[r]);
+    }
+  }
+  for (int r = 0; r < 4; r++) y[(size_t)r * ys] = tq_hsum8(acc[r]);
+#else
+  for (int r = 0; r < 4; r++) y[(size_t)r * ys] = tessera_dot_q8_0(w, x + (size_t)r * xs, xd + (size_t)r * ds, nb);
+#endif
+}
+
+static inline void tessera_dot4_q4_K(const uint8_t* w, const int8_t* x, int32_t xs, const float* xd, int32_t ds, const int32_t* bs, int32_t nb, float* y, int32_t ys) {
+  const int32_t bss = xs / 16;
+#if defined(__AVX2__)
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  for (int32_t b = 0; b < nb; b++) {
+    const uint8_t* blk = w + 144 * b;
+    const float d = tessera_f16((uint32_t)blk[0] | ((uint32_t)blk[1] << 8));
+    const float dmin = tessera_f16((uint32_t)blk[2] | ((uint32_t)blk[3] << 8));
+    uint32_t u[3];
+    memcpy(u, blk + 4, 12);
+    const uint64_t sc8 = (uint64_t)(u[0] & 0x3F3F3F3Fu) | ((uint64_t)((u[2] & 0x0F0F0F0Fu) | (((u[0] >> 6) & 0x03030303u) << 4)) << 32);
+    const uint64_t m8 = (uint64_t)(u[1] & 0x3F3F3F3Fu) | ((uint64_t)(((u[2] >> 4) & 0x0F0F0F0Fu) | (((u[1] >> 6) & 0x03030303u) << 4)) << 32);
+    const __m256i m = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)m8));
+    const __m256i sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc8)));
+    const uint8_t* qs = blk + 16;
+    __m256i isum[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+    for (int j = 0; j < 4; j++) {
+      const __m256i q = _mm256_loadu_si256((const __m256i*)(qs + 32 * j));
+      const __m256i lo = _mm256_and_si256(q, low4);
+      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+      const __m256i sl = _mm256_shuffle_epi8(sc, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * j))));
+      const __m256i sh = _mm256_shuffle_epi8(sc, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * j + 1))));
+      for (int r = 0; r < 4; r++) {
+        const int8_t* a = x + (size_t)r * xs + 256 * b + 64 * j;
+        const __m256i pl = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i*)a));
+        const __m256i ph = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i*)(a + 32)));
+        isum[r] = _mm256_add_epi32(isum[r], _mm256_add_epi32(_mm256_madd_epi16(pl, sl), _mm256_madd_epi16(ph, sh)));
+      }
+    }
+    for (int r = 0; r < 4; r++) {
+      const int32_t* bsr = bs + (size_t)r * bss + 16 * b;
+      const __m256i pairs = _mm256_permute4x64_epi64(_mm256_hadd_epi32(_mm256_loadu_si256((const __m256i*)bsr), _mm256_loadu_si256((const __m256i*)(bsr + 8))), 0xD8);
+      const float xdr = xd[(size_t)r * ds + b];
+      acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * xdr), _mm256_cvtepi32_ps(isum[r]), acc[r]);
+      acc[r] = _mm256_fnmadd_ps(_mm256_set1_ps(dmin * xdr), _mm256_cvtepi32_ps(_mm256_mullo_epi32(m, pairs)), acc[r]);
+    }
+  }
+  for (int r = 0; r < 4; r++) y[(size_t)r * ys] = tq_hsum8(acc[r]);
+#else
+  for (int r = 0; r < 4; r++) y[(size_t)r * ys] = tessera_dot_q4_K(w, x + (size_t)r * xs, xd + (size_t)r * ds, bs + (size_t)r * bss, nb);
+#endif
+}
+
+static inline void tessera_dot4_q6_K(const uint8_t* w, const int8_t* x, int32_t xs, const float* xd, int32_t ds, const int32_t* bs, int32_t nb, float* y, int32_t ys) {
+  const int32_t bss = xs / 16;
+#if defined(__AVX2__)
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  const __m256i low2 = _mm256_set1_epi8(0x03);
+  for (int32_t b = 0; b < nb; b++) {
+    const uint8_t* blk = w + 210 * b;
+    const int8_t* scb = (const int8_t*)(blk + 192);
+    const float d = tessera_f16((uint32_t)blk[208] | ((uint32_t)blk[209] << 8));
+    const __m256i sc0 = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i*)scb));
+    const __m256i sc1 = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i*)(scb + 8)));
+    __m256i isum[4];
+    for (int r = 0; r < 4; r++) {
+      const int32_t* bsr = bs + (size_t)r * bss + 16 * b;
+      const __m256i offs = _mm256_add_epi32(_mm256_mullo_epi32(sc0, _mm256_loadu_si256((const __m256i*)bsr)), _mm256_mullo_epi32(sc1, _mm256_loadu_si256((const __m256i*)(bsr + 8))));
+      isum[r] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(offs, 5));
+    }
+    for (int n = 0; n < 2; n++) {
+      const uint8_t* ql = blk + 64 * n;
+      const __m256i qh = _mm256_loadu_si256((const __m256i*)(blk + 128 + 32 * n));
+      const __m256i l0 = _mm256_loadu_si256((const __m256i*)ql);
+      const __m256i l1 = _mm256_loadu_si256((const __m256i*)(ql + 32));
+      const __m256i sc = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i*)(scb + 8 * n))));
+      for (int g = 0; g < 4; g++) {
+        const __m256i lq = g == 0 ? _mm256_and_si256(l0, low4) : g == 1 ? _mm256_and_si256(l1, low4) : g == 2 ? _mm256_and_si256(_mm256_srli_epi16(l0, 4), low4) : _mm256_and_si256(_mm256_srli_epi16(l1, 4), low4);
+        const __m256i q = _mm256_or_si256(lq, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * g), low2), 4));
+        const short lo = (short)(0x0100 + 0x0202 * (2 * g)), hi = (short)(0x0100 + 0x0202 * (2 * g + 1));
+        const __m256i s = _mm256_shuffle_epi8(sc, _mm256_set_epi16(hi, hi, hi, hi, hi, hi, hi, hi, lo, lo, lo, lo, lo, lo, lo, lo));
+        for (int r = 0; r < 4; r++) {
+          const __m256i p = _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i*)(x + (size_t)r * xs + 256 * b + 128 * n + 32 * g)));
+          isum[r] = _mm256_add_epi32(isum[r], _mm256_madd_epi16(p, s));
+        }
+      }
+    }
+    for (int r = 0; r < 4; r++) acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * xd[(size_t)r * ds + b]), _mm256_cvtepi32_ps(isum[r]), acc[r]);
+  }
+  for (int r = 0; r < 4; r++) y[(size_t)r * ys] = tq_hsum8(acc[r]);
+#else
+  for (int r = 0; r < 4; r++) y[(size_t)r * ys] = tessera_dot_q6_K(w, x + (size_t)r * xs, xd + (size_t)r * ds, bs + (size_t)r * bss, nb);
+#endif
+}
 `;

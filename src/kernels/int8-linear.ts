@@ -89,6 +89,22 @@ export function int8Dot(dtype: Int8DotDType, w: Int8Weight, wRow: Val, xRow: Val
 }
 
 /**
+ * y[yAt + r·N] = Σ_k x[xRow + r, k] · W[wRow, k] for r < 4 (a matrix parameter `w`, into `y`):
+ * the weight row's blocks are unpacked once for the four input rows.
+ */
+export function int8Dot4(k: KernelBuilder, dtype: Int8DotDType, wRow: Val, xRow: Val, K: Val, yAt: Val, N: Val): void {
+  const block = QUANT_BLOCKS[dtype];
+  const nb = K.div(block.elements);
+  const actBlock = dtype === 'Q8_0' ? 32 : 256;
+  const fn = `tessera_dot4_${dtype === 'Q8_0' ? 'q8_0' : dtype === 'Q4_K' ? 'q4_K' : 'q6_K'}`;
+  // $0 row byte offset, $1 input element offset, $2 its first activation block, $3 activation
+  // blocks per input row, $4 weight blocks per row, $5 y offset, $6 x row stride, $7 y row stride
+  const sums = needsBlockSums(dtype) ? 'x_sums + (size_t)$2 * 16, ' : '';
+  const spelling = `${fn}(w + (size_t)$0, (const int8_t*)x + (size_t)$1, $6, x_scales + $2, $3, ${sums}$4, y + (size_t)$5, $7)`;
+  k.call({ c: spelling }, wRow.mul(nb).mul(block.bytes), xRow.mul(K), xRow.mul(K.div(actBlock)), K.div(actBlock), nb, yAt, K, N);
+}
+
+/**
  * y [T, N] = x [T, K] · W [N, K]^T with W in GGUF blocks of `dtype` and x the packed int8
  * activations (x_scales: one per activation block, x_sums: sums of 16). A program is a tile of
  * `rows` weight rows x `tokens` input rows; rows outer, so a row's blocks stay in L1 across tokens.
@@ -108,9 +124,16 @@ export function int8LinearKernel(dtype: Int8DotDType, tile: LinearTile): Kernel 
   const rb = k.let(k.pid.div(tileCount), 'rb');
   const t0 = k.let(k.pid.sub(rb.mul(tileCount)).mul(TT), 't0');
   const n0 = k.let(rb.mul(R), 'n0');
+  const tokens = k.let(T.sub(t0).min(TT), 'tt');
+  const quads = k.let(TT >= 4 ? tokens.div(4) : i32(0), 'quads');
   k.for(0, N.sub(n0).min(R), (i) => {
     const n = k.let(n0.add(i), 'n');
-    k.for(0, T.sub(t0).min(TT), (j) => {
+    // four input rows at a time, then the rest one by one
+    k.for(0, quads, (g) => {
+      const t = k.let(t0.add(g.mul(4)), 't');
+      int8Dot4(k, dtype, n, t, K, t.mul(N).add(n), N);
+    });
+    k.for(quads.mul(4), tokens, (j) => {
       const t = k.let(t0.add(j), 't');
       y.set(t.mul(N).add(n), int8Dot(dtype, { buf: 'w' }, n, t, K));
     });
