@@ -46,10 +46,16 @@ export class CpuDevice implements Device {
     this.renderer = new CRenderer(cc.isa.target);
     this.vectorLanes = cc.isa.target.lanes;
     this.prelude = cPrelude(cc.isa.target);
-    // Idle OpenMP threads sleep instead of spinning (libgomp reads this when it loads, with the
-    // first kernel library): a spinning thread turns a core taken by another process into
-    // 10-50x slower decoding, while a wake-up costs microseconds per threaded kernel.
-    process.env['OMP_WAIT_POLICY'] ??= 'passive';
+    // Idle OpenMP threads spin briefly, then sleep (libgomp reads this when it loads, with the
+    // first kernel library): a wake-up from sleep costs tens of microseconds per threaded kernel
+    // (decode, Qwen2-1.5B Q4_K_M, 2 threads: +10-30% over sleeping at once), while threads that
+    // spin long turn a core taken by another process into 2-4x slower decoding; ~300 spins (a few
+    // microseconds) measured no slower than sleeping with a busy neighbour (docs/benchmarks.md).
+    // An OMP_WAIT_POLICY of the user's own is kept as it is.
+    if (process.env['OMP_WAIT_POLICY'] === undefined) {
+      process.env['OMP_WAIT_POLICY'] = 'active';
+      process.env['GOMP_SPINCOUNT'] ??= '300';
+    }
     const rt = koffi.load(compileShared(cc, 'tessera_runtime', RUNTIME_SOURCE));
     if (threads !== undefined) (rt.func('void tessera_set_threads(int)') as (n: number) => void)(threads);
     this.threads = (rt.func('int tessera_max_threads(void)') as () => number)();
