@@ -245,9 +245,10 @@ static inline float tessera_dot_q6_K(const uint8_t* w, const int8_t* x, const fl
 }
 
 /* The same products for 4 input rows at once (prefill): each weight block is unpacked once and
-   meets 4 activation rows (x, xd and bs of row r at x + r·xs, xd + r·ds, bs + r·xs/16); the
-   results go to y[0], y[ys], y[2·ys], y[3·ys]. */
-static inline void tessera_dot4_q8_0(const uint8_t* w, const int8_t* x, int32_t xs, const float* xd, int32_t ds, int32_t nb, float* y, int32_t ys) {
+   meets the activation rows i0..i3 (x, xd and bs of row i at x + i·xs, xd + i·ds, bs + i·xs/16);
+   the results go to y[0], y[ys], y[2·ys], y[3·ys]. */
+static inline void tessera_dot4_q8_0(const uint8_t* w, const int8_t* x, int32_t xs, int32_t i0, int32_t i1, int32_t i2, int32_t i3, const float* xd, int32_t ds, int32_t nb, float* y, int32_t ys) {
+  const int32_t rows[4] = {i0, i1, i2, i3};
 #if defined(__AVX2__)
   __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
   for (int32_t b = 0; b < nb; b++) {
@@ -256,18 +257,19 @@ static inline void tessera_dot4_q8_0(const uint8_t* w, const int8_t* x, int32_t 
     const __m256i aq = _mm256_sign_epi8(q, q);
     const float d = tessera_f16((uint32_t)blk[0] | ((uint32_t)blk[1] << 8));
     for (int r = 0; r < 4; r++) {
-      const __m256i a = _mm256_loadu_si256((const __m256i*)(x + (size_t)r * xs + 32 * b));
+      const __m256i a = _mm256_loadu_si256((const __m256i*)(x + (size_t)rows[r] * xs + 32 * b));
       const __m256i s = tq_dot_u8s8(_mm256_setzero_si256(), aq, _mm256_sign_epi8(a, q));
-      acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * xd[(size_t)r * ds + b]), _mm256_cvtepi32_ps(s), acc[r]);
+      acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * xd[(size_t)rows[r] * ds + b]), _mm256_cvtepi32_ps(s), acc[r]);
     }
   }
   for (int r = 0; r < 4; r++) y[(size_t)r * ys] = tq_hsum8(acc[r]);
 #else
-  for (int r = 0; r < 4; r++) y[(size_t)r * ys] = tessera_dot_q8_0(w, x + (size_t)r * xs, xd + (size_t)r * ds, nb);
+  for (int r = 0; r < 4; r++) y[(size_t)r * ys] = tessera_dot_q8_0(w, x + (size_t)rows[r] * xs, xd + (size_t)rows[r] * ds, nb);
 #endif
 }
 
-static inline void tessera_dot4_q4_K(const uint8_t* w, const int8_t* x, int32_t xs, const float* xd, int32_t ds, const int32_t* bs, int32_t nb, float* y, int32_t ys) {
+static inline void tessera_dot4_q4_K(const uint8_t* w, const int8_t* x, int32_t xs, int32_t i0, int32_t i1, int32_t i2, int32_t i3, const float* xd, int32_t ds, const int32_t* bs, int32_t nb, float* y, int32_t ys) {
+  const int32_t rows[4] = {i0, i1, i2, i3};
   const int32_t bss = xs / 16;
 #if defined(__AVX2__)
   __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
@@ -291,27 +293,28 @@ static inline void tessera_dot4_q4_K(const uint8_t* w, const int8_t* x, int32_t 
       const __m256i sl = _mm256_shuffle_epi8(sc, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * j))));
       const __m256i sh = _mm256_shuffle_epi8(sc, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * j + 1))));
       for (int r = 0; r < 4; r++) {
-        const int8_t* a = x + (size_t)r * xs + 256 * b + 64 * j;
+        const int8_t* a = x + (size_t)rows[r] * xs + 256 * b + 64 * j;
         const __m256i pl = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i*)a));
         const __m256i ph = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i*)(a + 32)));
         isum[r] = _mm256_add_epi32(isum[r], _mm256_add_epi32(_mm256_madd_epi16(pl, sl), _mm256_madd_epi16(ph, sh)));
       }
     }
     for (int r = 0; r < 4; r++) {
-      const int32_t* bsr = bs + (size_t)r * bss + 16 * b;
+      const int32_t* bsr = bs + (size_t)rows[r] * bss + 16 * b;
       const __m256i pairs = _mm256_permute4x64_epi64(_mm256_hadd_epi32(_mm256_loadu_si256((const __m256i*)bsr), _mm256_loadu_si256((const __m256i*)(bsr + 8))), 0xD8);
-      const float xdr = xd[(size_t)r * ds + b];
+      const float xdr = xd[(size_t)rows[r] * ds + b];
       acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * xdr), _mm256_cvtepi32_ps(isum[r]), acc[r]);
       acc[r] = _mm256_fnmadd_ps(_mm256_set1_ps(dmin * xdr), _mm256_cvtepi32_ps(_mm256_mullo_epi32(m, pairs)), acc[r]);
     }
   }
   for (int r = 0; r < 4; r++) y[(size_t)r * ys] = tq_hsum8(acc[r]);
 #else
-  for (int r = 0; r < 4; r++) y[(size_t)r * ys] = tessera_dot_q4_K(w, x + (size_t)r * xs, xd + (size_t)r * ds, bs + (size_t)r * bss, nb);
+  for (int r = 0; r < 4; r++) y[(size_t)r * ys] = tessera_dot_q4_K(w, x + (size_t)rows[r] * xs, xd + (size_t)rows[r] * ds, bs + (size_t)rows[r] * bss, nb);
 #endif
 }
 
-static inline void tessera_dot4_q6_K(const uint8_t* w, const int8_t* x, int32_t xs, const float* xd, int32_t ds, const int32_t* bs, int32_t nb, float* y, int32_t ys) {
+static inline void tessera_dot4_q6_K(const uint8_t* w, const int8_t* x, int32_t xs, int32_t i0, int32_t i1, int32_t i2, int32_t i3, const float* xd, int32_t ds, const int32_t* bs, int32_t nb, float* y, int32_t ys) {
+  const int32_t rows[4] = {i0, i1, i2, i3};
   const int32_t bss = xs / 16;
 #if defined(__AVX2__)
   __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
@@ -325,7 +328,7 @@ static inline void tessera_dot4_q6_K(const uint8_t* w, const int8_t* x, int32_t 
     const __m256i sc1 = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i*)(scb + 8)));
     __m256i isum[4];
     for (int r = 0; r < 4; r++) {
-      const int32_t* bsr = bs + (size_t)r * bss + 16 * b;
+      const int32_t* bsr = bs + (size_t)rows[r] * bss + 16 * b;
       const __m256i offs = _mm256_add_epi32(_mm256_mullo_epi32(sc0, _mm256_loadu_si256((const __m256i*)bsr)), _mm256_mullo_epi32(sc1, _mm256_loadu_si256((const __m256i*)(bsr + 8))));
       isum[r] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(offs, 5));
     }
@@ -341,16 +344,16 @@ static inline void tessera_dot4_q6_K(const uint8_t* w, const int8_t* x, int32_t 
         const short lo = (short)(0x0100 + 0x0202 * (2 * g)), hi = (short)(0x0100 + 0x0202 * (2 * g + 1));
         const __m256i s = _mm256_shuffle_epi8(sc, _mm256_set_epi16(hi, hi, hi, hi, hi, hi, hi, hi, lo, lo, lo, lo, lo, lo, lo, lo));
         for (int r = 0; r < 4; r++) {
-          const __m256i p = _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i*)(x + (size_t)r * xs + 256 * b + 128 * n + 32 * g)));
+          const __m256i p = _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i*)(x + (size_t)rows[r] * xs + 256 * b + 128 * n + 32 * g)));
           isum[r] = _mm256_add_epi32(isum[r], _mm256_madd_epi16(p, s));
         }
       }
     }
-    for (int r = 0; r < 4; r++) acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * xd[(size_t)r * ds + b]), _mm256_cvtepi32_ps(isum[r]), acc[r]);
+    for (int r = 0; r < 4; r++) acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * xd[(size_t)rows[r] * ds + b]), _mm256_cvtepi32_ps(isum[r]), acc[r]);
   }
   for (int r = 0; r < 4; r++) y[(size_t)r * ys] = tq_hsum8(acc[r]);
 #else
-  for (int r = 0; r < 4; r++) y[(size_t)r * ys] = tessera_dot_q6_K(w, x + (size_t)r * xs, xd + (size_t)r * ds, bs + (size_t)r * bss, nb);
+  for (int r = 0; r < 4; r++) y[(size_t)r * ys] = tessera_dot_q6_K(w, x + (size_t)rows[r] * xs, xd + (size_t)rows[r] * ds, bs + (size_t)rows[r] * bss, nb);
 #endif
 }
 `;

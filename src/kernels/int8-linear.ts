@@ -89,19 +89,21 @@ export function int8Dot(dtype: Int8DotDType, w: Int8Weight, wRow: Val, xRow: Val
 }
 
 /**
- * y[yAt + r·N] = Σ_k x[xRow + r, k] · W[wRow, k] for r < 4 (a matrix parameter `w`, into `y`):
- * the weight row's blocks are unpacked once for the four input rows.
+ * out[outAt + r·outStride] = Σ_k x[xRows[r], k] · W[wRow, k] for the four input rows: the weight
+ * row's blocks are unpacked once for all four. `out` names a writable buffer or local array.
  */
-export function int8Dot4(k: KernelBuilder, dtype: Int8DotDType, wRow: Val, xRow: Val, K: Val, yAt: Val, N: Val): void {
+export function int8Dot4(k: KernelBuilder, dtype: Int8DotDType, w: Int8Weight, wRow: Val, xRows: readonly Val[], K: Val, out: string, outAt: Val, outStride: Val): void {
+  if (xRows.length !== 4) throw new Error(`int8Dot4 takes 4 input rows, got ${xRows.length}`);
   const block = QUANT_BLOCKS[dtype];
   const nb = K.div(block.elements);
   const actBlock = dtype === 'Q8_0' ? 32 : 256;
   const fn = `tessera_dot4_${dtype === 'Q8_0' ? 'q8_0' : dtype === 'Q4_K' ? 'q4_K' : 'q6_K'}`;
-  // $0 row byte offset, $1 input element offset, $2 its first activation block, $3 activation
-  // blocks per input row, $4 weight blocks per row, $5 y offset, $6 x row stride, $7 y row stride
-  const sums = needsBlockSums(dtype) ? 'x_sums + (size_t)$2 * 16, ' : '';
-  const spelling = `${fn}(w + (size_t)$0, (const int8_t*)x + (size_t)$1, $6, x_scales + $2, $3, ${sums}$4, y + (size_t)$5, $7)`;
-  k.call({ c: spelling }, wRow.mul(nb).mul(block.bytes), xRow.mul(K), xRow.mul(K.div(actBlock)), K.div(actBlock), nb, yAt, K, N);
+  // $0 row byte offset, $1 x row stride, $2-$5 the input rows, $6 activation blocks per input
+  // row, $7 weight blocks per row, $8 out offset, $9 out stride, $10 the list item
+  const weight = 'buf' in w ? w.buf : `${w.list}[$10]`;
+  const sums = needsBlockSums(dtype) ? 'x_sums, ' : '';
+  const spelling = `${fn}(${weight} + (size_t)$0, (const int8_t*)x, $1, $2, $3, $4, $5, x_scales, $6, ${sums}$7, ${out} + (size_t)$8, $9)`;
+  k.call({ c: spelling }, wRow.mul(nb).mul(block.bytes), K, ...xRows, K.div(actBlock), nb, outAt, outStride, ...('buf' in w ? [] : [w.item]));
 }
 
 /**
@@ -131,7 +133,7 @@ export function int8LinearKernel(dtype: Int8DotDType, tile: LinearTile): Kernel 
     // four input rows at a time, then the rest one by one
     k.for(0, quads, (g) => {
       const t = k.let(t0.add(g.mul(4)), 't');
-      int8Dot4(k, dtype, n, t, K, t.mul(N).add(n), N);
+      int8Dot4(k, dtype, { buf: 'w' }, n, [0, 1, 2, 3].map((r) => t.add(r)), K, 'y', t.mul(N).add(n), N);
     });
     k.for(quads.mul(4), tokens, (j) => {
       const t = k.let(t0.add(j), 't');

@@ -9,7 +9,7 @@ import { inputScales, inputTag, tileProduct } from './linear.js';
 import { laneSteps, quantProduct } from './quant-product.js';
 import type { LinearTile } from './linear.js';
 import { weightElem } from './weight-decode.js';
-import { int8Dot, int8Inputs, isInt8DotDType } from './int8-linear.js';
+import { int8Dot, int8Dot4, int8Inputs, isInt8DotDType } from './int8-linear.js';
 
 export function routeName(e: number, p: RoutingParams, bias: boolean): string {
   return `route_e${e}_k${p.topk}_g${p.nGroup}x${p.topkGroup}_${p.scoring}_${p.groupScore}_${p.normalize ? 'n' : 'u'}${bias ? '_b' : ''}`;
@@ -224,7 +224,16 @@ export function expertGemmKernel(s: ExpertGemmSpec): Kernel {
   if (int8) {
     const cols = Array.from({ length: R }, (_, i) => n0.add(i));
     const wRows = cols.map((c) => k.let(c.min(N.sub(1)), 'wr'));
-    tiles(cols, (li, xRows) => xRows.map((xr) => wRows.map((wr) => int8Dot(int8, { list: lists[li]!.name, item }, wr, xr, K))));
+    // four pairs at a time into a local tile (one unpacking of each weight block), the rest one by one
+    const acc = lists.map((_, li) => k.local(`acc${li}`, 'f32', TT * R));
+    tiles(cols, (li, xRows) => {
+      const w = { list: lists[li]!.name, item };
+      wRows.forEach((wr, i) => {
+        for (let q = 0; q + 4 <= TT; q += 4) int8Dot4(k, int8, w, wr, xRows.slice(q, q + 4), K, acc[li]!.name, i32(q * R + i), i32(R));
+        for (let j = TT - (TT % 4); j < TT; j++) acc[li]!.set(j * R + i, int8Dot(int8, w, wr, xRows[j]!, K));
+      });
+      return xRows.map((_, j) => wRows.map((_, i) => acc[li]!.at(j * R + i)));
+    });
     return k.build();
   }
   if (s.lanes) {
