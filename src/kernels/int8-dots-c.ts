@@ -58,6 +58,15 @@ static inline float tessera_quant_q8_K(const float* x, int8_t* q, int32_t* bs) {
 `;
 
 export const INT8_DOT_C = `
+/* the fp16 value at p (little endian) */
+static inline float tq_half(const uint8_t* p) { return tessera_f16((uint32_t)p[0] | ((uint32_t)p[1] << 8)); }
+/* the 8 scales and 8 mins of a Q4_K / Q5_K block, a byte each, from its 12 packed bytes (4 at a time) */
+static inline void tq_scales_mins_k4(const uint8_t* s, uint64_t* sc8, uint64_t* m8) {
+  uint32_t u[3];
+  memcpy(u, s, 12);
+  *sc8 = (uint64_t)(u[0] & 0x3F3F3F3Fu) | ((uint64_t)((u[2] & 0x0F0F0F0Fu) | (((u[0] >> 6) & 0x03030303u) << 4)) << 32);
+  *m8 = (uint64_t)(u[1] & 0x3F3F3F3Fu) | ((uint64_t)(((u[2] >> 4) & 0x0F0F0F0Fu) | (((u[1] >> 6) & 0x03030303u) << 4)) << 32);
+}
 #if defined(__AVX2__)
 #include <immintrin.h>
 static inline float tq_hsum8(__m256 v) {
@@ -88,7 +97,7 @@ static inline float tessera_dot_q8_0(const uint8_t* w, const int8_t* x, const fl
     const __m256i a = _mm256_loadu_si256((const __m256i*)(x + 32 * b));
     /* signed x signed through u8 x s8: |q| times a with q's sign */
     const __m256i s = tq_dot_u8s8(_mm256_setzero_si256(), _mm256_sign_epi8(q, q), _mm256_sign_epi8(a, q));
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(tessera_f16((uint32_t)blk[0] | ((uint32_t)blk[1] << 8)) * xd[b]), _mm256_cvtepi32_ps(s), acc);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(tq_half(blk) * xd[b]), _mm256_cvtepi32_ps(s), acc);
   }
   return tq_hsum8(acc);
 #else
@@ -97,7 +106,7 @@ static inline float tessera_dot_q8_0(const uint8_t* w, const int8_t* x, const fl
     const uint8_t* blk = w + 34 * b;
     int32_t s = 0;
     for (int i = 0; i < 32; i++) s += (int32_t)(int8_t)blk[2 + i] * (int32_t)x[32 * b + i];
-    sum += tessera_f16((uint32_t)blk[0] | ((uint32_t)blk[1] << 8)) * xd[b] * (float)s;
+    sum += tq_half(blk) * xd[b] * (float)s;
   }
   return sum;
 #endif
@@ -122,13 +131,10 @@ static inline float tessera_dot_q4_K(const uint8_t* w, const int8_t* x, const fl
   for (int32_t b = 0; b < nb; b++) {
     const uint8_t* blk = w + 144 * b;
     const int8_t* a = x + 256 * b;
-    const float d = tessera_f16((uint32_t)blk[0] | ((uint32_t)blk[1] << 8)) * xd[b];
-    const float dmin = tessera_f16((uint32_t)blk[2] | ((uint32_t)blk[3] << 8)) * xd[b];
-    /* the 8 scales and 8 mins, a byte each, from the 12 packed bytes (4 at a time) */
-    uint32_t u[3];
-    memcpy(u, blk + 4, 12);
-    const uint64_t sc8 = (uint64_t)(u[0] & 0x3F3F3F3Fu) | ((uint64_t)((u[2] & 0x0F0F0F0Fu) | (((u[0] >> 6) & 0x03030303u) << 4)) << 32);
-    const uint64_t m8 = (uint64_t)(u[1] & 0x3F3F3F3Fu) | ((uint64_t)(((u[2] >> 4) & 0x0F0F0F0Fu) | (((u[1] >> 6) & 0x03030303u) << 4)) << 32);
+    const float d = tq_half(blk) * xd[b];
+    const float dmin = tq_half(blk + 2) * xd[b];
+    uint64_t sc8, m8;
+    tq_scales_mins_k4(blk + 4, &sc8, &m8);
     /* mins: m_j times the activation sum of sub-block j (two sums of 16) */
     const __m256i pairs = _mm256_permute4x64_epi64(_mm256_hadd_epi32(_mm256_loadu_si256((const __m256i*)(bs + 16 * b)), _mm256_loadu_si256((const __m256i*)(bs + 16 * b + 8))), 0xD8);
     const __m256i mins = _mm256_mullo_epi32(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)m8)), pairs);
@@ -156,8 +162,8 @@ static inline float tessera_dot_q4_K(const uint8_t* w, const int8_t* x, const fl
     const uint8_t* blk = w + 144 * b;
     const int8_t* a = x + 256 * b;
     const int32_t* bsb = bs + 16 * b;
-    const float d = tessera_f16((uint32_t)blk[0] | ((uint32_t)blk[1] << 8)) * xd[b];
-    const float dmin = tessera_f16((uint32_t)blk[2] | ((uint32_t)blk[3] << 8)) * xd[b];
+    const float d = tq_half(blk) * xd[b];
+    const float dmin = tq_half(blk + 2) * xd[b];
     const uint8_t* qs = blk + 16;
     int32_t isum = 0, msum = 0;
     for (int j = 0; j < 4; j++) {
@@ -188,7 +194,7 @@ static inline float tessera_dot_q6_K(const uint8_t* w, const int8_t* x, const fl
     const uint8_t* blk = w + 210 * b;
     const int8_t* a = x + 256 * b;
     const int8_t* scb = (const int8_t*)(blk + 192);
-    const float d = tessera_f16((uint32_t)blk[208] | ((uint32_t)blk[209] << 8)) * xd[b];
+    const float d = tq_half(blk + 208) * xd[b];
     const __m256i offs = _mm256_add_epi32(
       _mm256_mullo_epi32(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i*)scb)), _mm256_loadu_si256((const __m256i*)(bs + 16 * b))),
       _mm256_mullo_epi32(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i*)(scb + 8))), _mm256_loadu_si256((const __m256i*)(bs + 16 * b + 8))));
@@ -223,7 +229,7 @@ static inline float tessera_dot_q6_K(const uint8_t* w, const int8_t* x, const fl
     const int8_t* a = x + 256 * b;
     const int32_t* bsb = bs + 16 * b;
     const int8_t* sc = (const int8_t*)(blk + 192);
-    const float d = tessera_f16((uint32_t)blk[208] | ((uint32_t)blk[209] << 8)) * xd[b];
+    const float d = tq_half(blk + 208) * xd[b];
     int32_t isum = 0;
     for (int g = 0; g < 16; g++) isum -= 32 * (int32_t)sc[g] * bsb[g];
     for (int n = 0; n < 2; n++) {
@@ -255,7 +261,7 @@ static inline void tessera_dot4_q8_0(const uint8_t* w, const int8_t* x, int32_t 
     const uint8_t* blk = w + 34 * b;
     const __m256i q = _mm256_loadu_si256((const __m256i*)(blk + 2));
     const __m256i aq = _mm256_sign_epi8(q, q);
-    const float d = tessera_f16((uint32_t)blk[0] | ((uint32_t)blk[1] << 8));
+    const float d = tq_half(blk);
     for (int r = 0; r < 4; r++) {
       const __m256i a = _mm256_loadu_si256((const __m256i*)(x + (size_t)rows[r] * xs + 32 * b));
       const __m256i s = tq_dot_u8s8(_mm256_setzero_si256(), aq, _mm256_sign_epi8(a, q));
@@ -276,12 +282,10 @@ static inline void tessera_dot4_q4_K(const uint8_t* w, const int8_t* x, int32_t 
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   for (int32_t b = 0; b < nb; b++) {
     const uint8_t* blk = w + 144 * b;
-    const float d = tessera_f16((uint32_t)blk[0] | ((uint32_t)blk[1] << 8));
-    const float dmin = tessera_f16((uint32_t)blk[2] | ((uint32_t)blk[3] << 8));
-    uint32_t u[3];
-    memcpy(u, blk + 4, 12);
-    const uint64_t sc8 = (uint64_t)(u[0] & 0x3F3F3F3Fu) | ((uint64_t)((u[2] & 0x0F0F0F0Fu) | (((u[0] >> 6) & 0x03030303u) << 4)) << 32);
-    const uint64_t m8 = (uint64_t)(u[1] & 0x3F3F3F3Fu) | ((uint64_t)(((u[2] >> 4) & 0x0F0F0F0Fu) | (((u[1] >> 6) & 0x03030303u) << 4)) << 32);
+    const float d = tq_half(blk);
+    const float dmin = tq_half(blk + 2);
+    uint64_t sc8, m8;
+    tq_scales_mins_k4(blk + 4, &sc8, &m8);
     const __m256i m = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)m8));
     const __m256i sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc8)));
     const uint8_t* qs = blk + 16;
@@ -323,7 +327,7 @@ static inline void tessera_dot4_q6_K(const uint8_t* w, const int8_t* x, int32_t 
   for (int32_t b = 0; b < nb; b++) {
     const uint8_t* blk = w + 210 * b;
     const int8_t* scb = (const int8_t*)(blk + 192);
-    const float d = tessera_f16((uint32_t)blk[208] | ((uint32_t)blk[209] << 8));
+    const float d = tq_half(blk + 208);
     const __m256i sc0 = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i*)scb));
     const __m256i sc1 = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i*)(scb + 8)));
     __m256i isum[4];

@@ -11,7 +11,9 @@ import type { Val } from '../dsl/builder.js';
 import type { Kernel } from '../dsl/ir.js';
 import { QUANT_BLOCKS } from '../formats/dtype.js';
 import { INT8_DOT_C, INT8_QUANT_C } from './int8-dots-c.js';
+import { rowTokenTiles } from './linear.js';
 import type { LinearTile } from './linear.js';
+import { ACT_BLOCK, VEC_DOT_TYPE } from '../formats/gguf-act-quant.js';
 
 /** The block types with an integer micro-kernel. */
 export const INT8_DOT_DTYPES = ['Q8_0', 'Q4_K', 'Q6_K'] as const;
@@ -45,7 +47,7 @@ export function int8ActKernel(dtype: Int8DotDType): Kernel {
   if (sums) k.buf('sums', 'i32', true);
   const blocks = k.scalar('blocks');
   k.programs(blocks);
-  const block = sums ? 256 : 32;
+  const block = ACT_BLOCK[VEC_DOT_TYPE[dtype]];
   k.work(blocks, i32(block));
   // the helper writes the block's quants (and sums) and returns its scale
   const spelling = sums
@@ -73,18 +75,26 @@ export function int8Inputs(k: KernelBuilder, dtype: Int8DotDType): void {
   if (needsBlockSums(dtype)) k.buf('x_sums', 'i32');
 }
 
-/** Σ_k x[xRow, k] · W[wRow, k] over K columns, through the micro-kernel of `dtype`. */
-export function int8Dot(dtype: Int8DotDType, w: Int8Weight, wRow: Val, xRow: Val, K: Val): Val {
+/** The C micro-kernels' names (int8-dots-c.ts) end in these. */
+const SUFFIX: Readonly<Record<Int8DotDType, string>> = { Q8_0: 'q8_0', Q4_K: 'q4_K', Q6_K: 'q6_K' };
+
+/** The micro-kernels' name suffix, the weight row's blocks and bytes, the activation block. */
+function microKernel(dtype: Int8DotDType, K: Val): { suffix: string; nb: Val; rowBytes: (row: Val) => Val; actBlock: number } {
   const block = QUANT_BLOCKS[dtype];
   const nb = K.div(block.elements);
-  const actBlock = dtype === 'Q8_0' ? 32 : 256;
-  const fn = `tessera_dot_${dtype === 'Q8_0' ? 'q8_0' : dtype === 'Q4_K' ? 'q4_K' : 'q6_K'}`;
+  return { suffix: SUFFIX[dtype], nb, rowBytes: (row) => row.mul(nb).mul(block.bytes), actBlock: ACT_BLOCK[VEC_DOT_TYPE[dtype]] };
+}
+
+/** Σ_k x[xRow, k] · W[wRow, k] over K columns, through the micro-kernel of `dtype`. */
+export function int8Dot(dtype: Int8DotDType, w: Int8Weight, wRow: Val, xRow: Val, K: Val): Val {
+  const { suffix, nb, rowBytes, actBlock } = microKernel(dtype, K);
+  const fn = `tessera_dot_${suffix}`;
   // $0: the row's byte offset, $1: the input row's element offset, $2: its first activation block,
   // $3: the blocks per row, $4: the list item
   const weight = 'buf' in w ? w.buf : `${w.list}[$4]`;
   const sums = needsBlockSums(dtype) ? 'x_sums + (size_t)$2 * 16, ' : '';
   const spelling = `${fn}(${weight} + (size_t)$0, (const int8_t*)x + (size_t)$1, x_scales + $2, ${sums}$3)`;
-  const args = [wRow.mul(nb).mul(block.bytes), xRow.mul(K), xRow.mul(K.div(actBlock)), nb];
+  const args = [rowBytes(wRow), xRow.mul(K), xRow.mul(K.div(actBlock)), nb];
   return custom('f32', { c: spelling }, ...args, ...('buf' in w ? [] : [w.item]));
 }
 
@@ -94,16 +104,14 @@ export function int8Dot(dtype: Int8DotDType, w: Int8Weight, wRow: Val, xRow: Val
  */
 export function int8Dot4(k: KernelBuilder, dtype: Int8DotDType, w: Int8Weight, wRow: Val, xRows: readonly Val[], K: Val, out: string, outAt: Val, outStride: Val): void {
   if (xRows.length !== 4) throw new Error(`int8Dot4 takes 4 input rows, got ${xRows.length}`);
-  const block = QUANT_BLOCKS[dtype];
-  const nb = K.div(block.elements);
-  const actBlock = dtype === 'Q8_0' ? 32 : 256;
-  const fn = `tessera_dot4_${dtype === 'Q8_0' ? 'q8_0' : dtype === 'Q4_K' ? 'q4_K' : 'q6_K'}`;
+  const { suffix, nb, rowBytes, actBlock } = microKernel(dtype, K);
+  const fn = `tessera_dot4_${suffix}`;
   // $0 row byte offset, $1 x row stride, $2-$5 the input rows, $6 activation blocks per input
   // row, $7 weight blocks per row, $8 out offset, $9 out stride, $10 the list item
   const weight = 'buf' in w ? w.buf : `${w.list}[$10]`;
   const sums = needsBlockSums(dtype) ? 'x_sums, ' : '';
   const spelling = `${fn}(${weight} + (size_t)$0, (const int8_t*)x, $1, $2, $3, $4, $5, x_scales, $6, ${sums}$7, ${out} + (size_t)$8, $9)`;
-  k.call({ c: spelling }, wRow.mul(nb).mul(block.bytes), K, ...xRows, K.div(actBlock), nb, outAt, outStride, ...('buf' in w ? [] : [w.item]));
+  k.call({ c: spelling }, rowBytes(wRow), K, ...xRows, K.div(actBlock), nb, outAt, outStride, ...('buf' in w ? [] : [w.item]));
 }
 
 /**
@@ -120,12 +128,8 @@ export function int8LinearKernel(dtype: Int8DotDType, tile: LinearTile): Kernel 
   const T = k.scalar('t');
   const N = k.scalar('n');
   const K = k.scalar('k');
-  const tileCount = k.let(T.add(TT - 1).div(TT), 'tiles');
-  k.programs(N.add(R - 1).div(R).mul(tileCount));
+  const { t0, n0 } = rowTokenTiles(k, T, N, R, TT);
   k.work(T, N, K);
-  const rb = k.let(k.pid.div(tileCount), 'rb');
-  const t0 = k.let(k.pid.sub(rb.mul(tileCount)).mul(TT), 't0');
-  const n0 = k.let(rb.mul(R), 'n0');
   const tokens = k.let(T.sub(t0).min(TT), 'tt');
   const quads = k.let(TT >= 4 ? tokens.div(4) : i32(0), 'quads');
   k.for(0, N.sub(n0).min(R), (i) => {

@@ -107,6 +107,18 @@ export function tileProduct(k: KernelBuilder, spec: LinearSpec, op: TileOperands
   return unflatten(total);
 }
 
+/**
+ * Programs over tiles of R weight rows x TT input rows, row-tile major: consecutive programs share
+ * weight rows, so a CPU thread reuses them from cache across token tiles. Sets the program count;
+ * returns the tile's first input row t0 and first weight row n0.
+ */
+export function rowTokenTiles(k: KernelBuilder, T: Val, N: Val, R: number, TT: number): { t0: Val; n0: Val } {
+  const tileCount = k.let(T.add(TT - 1).div(TT), 'tiles');
+  k.programs(N.add(R - 1).div(R).mul(tileCount));
+  const rb = k.let(k.pid.div(tileCount), 'rb');
+  return { t0: k.let(k.pid.sub(rb.mul(tileCount)).mul(TT), 't0'), n0: k.let(rb.mul(R), 'n0') };
+}
+
 /** Dense linear: x [T, K] · W [N, K]^T -> y [T, N]. */
 export function linearKernel(spec: LinearSpec): Kernel {
   const { rows: R, tokens: TT } = spec.tile;
@@ -119,13 +131,8 @@ export function linearKernel(spec: LinearSpec): Kernel {
   const T = k.scalar('t');
   const N = k.scalar('n');
   const K = k.scalar('k');
-  const tileCount = k.let(T.add(TT - 1).div(TT), 'tiles');
-  k.programs(N.add(R - 1).div(R).mul(tileCount));
+  const { t0, n0 } = rowTokenTiles(k, T, N, R, TT);
   k.work(T, N, K);
-  // consecutive programs share weight rows, so a CPU thread reuses them from cache across token tiles
-  const rb = k.let(k.pid.div(tileCount), 'rb');
-  const t0 = k.let(k.pid.sub(rb.mul(tileCount)).mul(TT), 't0');
-  const n0 = k.let(rb.mul(R), 'n0');
   const xRows = Array.from({ length: TT }, (_, j) => k.let(t0.add(j).min(T.sub(1)), 'xr'));
   const wRows = Array.from({ length: R }, (_, i) => k.let(n0.add(i).min(N.sub(1)), 'wr'));
   const kBlocks = K.add(127).div(128);
