@@ -57,6 +57,11 @@ export function int8ActKernel(dtype: Int8DotDType): Kernel {
   return k.build();
 }
 
+/** The tile of int8 products for `tokens` input rows: 4 weight rows x 1 token (decode) or 8. */
+export function int8Tile(tokens: number): LinearTile {
+  return { rows: 4, tokens: tokens === 1 ? 1 : 8 };
+}
+
 export function int8LinearName(dtype: Int8DotDType, tile: LinearTile): string {
   return `linear_${dtype.toLowerCase()}_i8_r${tile.rows}t${tile.tokens}`;
 }

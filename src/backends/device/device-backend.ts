@@ -22,7 +22,7 @@ import { absorbOutputKernel, absorbQueryKernel, attentionDecodeKernel, attention
 import { routeKernel, routeName } from '../../kernels/moe.js';
 import { runMoe } from './device-moe.js';
 import { int8LinearInput, kernelMode, linearInput } from './linear-input.js';
-import { int8LinearKernel, int8LinearName, isInt8DotDType } from '../../kernels/int8-linear.js';
+import { int8LinearKernel, int8LinearName, int8Tile, isInt8DotDType } from '../../kernels/int8-linear.js';
 import type { Int8DotDType } from '../../kernels/int8-linear.js';
 import { gqaAttentionKernel, writeKvKernel } from '../../kernels/gqa-attention.js';
 import type { DeviceOps } from './device-ops.js';
@@ -54,7 +54,7 @@ export class DeviceBackend implements Backend {
     actQuant: (x, format) => this.actQuant(x, format),
     maxListBytes: () => this.device.maxListBytes ?? Infinity,
     laneExperts: () => this.laneExperts(),
-    int8Dots: () => this.device.language === 'c',
+    int8Dots: (dtype, mode): dtype is Int8DotDType => mode === 'ggml' && isInt8DotDType(dtype) && this.device.language === 'c',
     int8Input: (x, dtype, weight) => this.int8Input(x, dtype, weight),
     tile: (tokens, dtype, k, matrices) => tileFor(tokens, (this.device.vectorLanes ?? 0) >= 16 && !isQuantDType(dtype), matrices, k),
   };
@@ -263,10 +263,11 @@ export class DeviceBackend implements Backend {
     if (a.cols !== k) throw new Error(`linear ${w.name}: input has ${a.cols} columns, weight ${k}`);
     const kMode = kernelMode(w.dtype, mode, w.name);
     const y = this.tensor(a.rows, n);
-    if (kMode === 'ggml' && isInt8DotDType(w.dtype) && this.ops.int8Dots()) {
-      const tile = { rows: 4, tokens: a.rows === 1 ? 1 : 8 };
-      const args = { ...this.int8Input(a, w.dtype, w.name), w: w.buf, y: y.buf, t: a.rows, n, k };
-      this.run(this.kernel(int8LinearName(w.dtype, tile), () => int8LinearKernel(w.dtype as Int8DotDType, tile)), args);
+    const dtype = w.dtype;
+    if (this.ops.int8Dots(dtype, kMode)) {
+      const tile = int8Tile(a.rows);
+      const args = { ...this.int8Input(a, dtype, w.name), w: w.buf, y: y.buf, t: a.rows, n, k };
+      this.run(this.kernel(int8LinearName(dtype, tile), () => int8LinearKernel(dtype, tile)), args);
       return y;
     }
     const spec: LinearSpec = { dtype: w.dtype, mode: kMode, tile: this.ops.tile(a.rows, w.dtype, k) };

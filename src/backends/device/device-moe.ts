@@ -9,7 +9,7 @@ import type { ExpertGemmSpec } from '../../kernels/moe.js';
 import { isQuantDType } from '../../formats/dtype.js';
 import { LANE_ROWS } from '../../kernels/linear-lanes.js';
 import { kernelMode, linearInput } from './linear-input.js';
-import { isInt8DotDType } from '../../kernels/int8-linear.js';
+import { int8Tile } from '../../kernels/int8-linear.js';
 import type { Int8DotDType } from '../../kernels/int8-linear.js';
 import type { DeviceOps } from './device-ops.js';
 
@@ -33,7 +33,7 @@ export function runMoe(ops: DeviceOps, a: KTensor, r: KRouting, experts: readonl
     const lanes = ops.laneExperts() && isQuantDType(d);
     const m = kernelMode(d, mode, name);
     const perExpert = Math.ceil(pairs / Math.min(E, pairs));
-    if (m === 'ggml' && isInt8DotDType(d) && ops.int8Dots()) return { dtype: d, mode: m, tile: { rows: 4, tokens: perExpert === 1 ? 1 : 8 }, stage, int8: true };
+    if (ops.int8Dots(d, m)) return { dtype: d, mode: m, tile: int8Tile(perExpert), stage, int8: true };
     const t = ops.tile(perExpert, d, 2);
     return { dtype: d, mode: m, tile: lanes ? { rows: LANE_ROWS, tokens: t.tokens } : t, stage, lanes };
   };

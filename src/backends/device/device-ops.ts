@@ -2,7 +2,7 @@
 import type { Kernel } from '../../dsl/ir.js';
 import type { DeviceBuffer, KernelArg } from './device.js';
 import type { KTensor } from './device-tensors.js';
-import type { WeightDType } from '../../ops/tensors.js';
+import type { LinearMode, WeightDType } from '../../ops/tensors.js';
 import type { Int8DotDType } from '../../kernels/int8-linear.js';
 
 export interface DeviceOps {
@@ -16,8 +16,8 @@ export interface DeviceOps {
   maxListBytes(): number;
   /** whether expert products of GGUF block weights run one weight row per lane (GPUs; moe.ts) */
   laneExperts(): boolean;
-  /** whether products of GGUF block weights run on the C integer dot micro-kernels (int8-linear.ts) */
-  int8Dots(): boolean;
+  /** whether a product of `dtype` weights in kernel mode `mode` runs on the C integer dot micro-kernels (int8-linear.ts) */
+  int8Dots(dtype: WeightDType, mode: LinearMode): dtype is Int8DotDType;
   /** x quantized and packed for those, once per tensor and activation type within a step */
   int8Input(x: KTensor, dtype: Int8DotDType, weight: string): Record<string, KernelArg>;
   /** the register tile for `tokens` input rows of a `dtype` product over `k` columns reading `matrices` weights at once */
