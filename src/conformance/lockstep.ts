@@ -7,7 +7,7 @@
 import type { Backend, OpName } from '../ops/backend.js';
 import type { KvCache, KvCacheSpec } from '../ops/kv-cache.js';
 import type { Step, StepInput } from '../ops/step.js';
-import type { ExpertWeights, LinearMode, QuantTensor, Routing, RoutingParams, Selection, Tensor, Weight, WeightDType, WeightSpec } from '../ops/tensors.js';
+import type { ExpertShard, ExpertWeights, LinearMode, QuantTensor, Routing, RoutingParams, Selection, Tensor, Weight, WeightDType, WeightSpec } from '../ops/tensors.js';
 import { RefBackend } from '../backends/ref/ref-backend.js';
 import { RefQuant, RefRouting, RefSelection, RefTensor } from '../backends/ref/ref-tensor.js';
 import { OP_TOLERANCE, compareClose, compareExact, compareQuant } from './compare.js';
@@ -314,11 +314,11 @@ export class LockstepBackend implements Backend {
     return out;
   }
 
-  moe(x: Tensor, routing: Routing, experts: readonly ExpertWeights[], mode: LinearMode, scaleFormat?: 'ue8m0' | 'plain'): Tensor {
+  moe(x: Tensor, routing: Routing, experts: readonly ExpertWeights[], mode: LinearMode, scaleFormat?: 'ue8m0' | 'plain', shard?: ExpertShard): Tensor {
     const refExperts = experts.map((e) => ({ gate: this.w(e.gate), up: this.w(e.up), down: this.w(e.down) }));
     const dtype = experts[0]?.gate.dtype;
     const tol = mode === 'fp8-act' ? OP_TOLERANCE.fp8ActMoe : mode === 'ggml' ? OP_TOLERANCE.ggmlMoe : OP_TOLERANCE.sum;
-    return this.tensorOp(`moe ${dtype ?? ''}${dtype ? modeLabel(dtype, mode) : ''}`, this.dut.moe(x, routing, experts, mode, scaleFormat), async () => this.ref.moe(await this.t(x), await this.routing(routing), refExperts, mode, scaleFormat), tol);
+    return this.tensorOp(`moe ${dtype ?? ''}${dtype ? modeLabel(dtype, mode) : ''}`, this.dut.moe(x, routing, experts, mode, scaleFormat, shard), async () => this.ref.moe(await this.t(x), await this.routing(routing), refExperts, mode, scaleFormat, shard), tol);
   }
 
   gatherRows(x: Tensor, rows: Int32Array): Tensor {

@@ -350,6 +350,29 @@ for (const d of DTYPES) {
   }
 }
 
+// expert parallelism: a rank holding experts [2, 6) of 8 sums only the pairs routed to them
+OP_CASES['moe BF16 plain, experts 2..5 of 8 (expert-parallel shard)'] = async (c, check) => {
+  const x = randomValues(26, 5 * H, 1);
+  const logits = randomValues(27, 5 * E, 2);
+  const [a, b] = await both(
+    c,
+    (s) => {
+      const experts = Array.from({ length: 4 }, (_, i) => ({ gate: s.weight(`x${i + 2}.gate.BF16`), up: s.weight(`x${i + 2}.up.BF16`), down: s.weight(`x${i + 2}.down.BF16`) }));
+      return s.b.moe(s.b.fromHost(x, 5, H), s.b.route(s.b.fromHost(logits, 5, E), null, ROUTINGS[0]![1]), experts, 'plain', 'ue8m0', { first: 2, total: E });
+    },
+    readT,
+  );
+  check.close('y', b, a, OP_TOLERANCE.sum);
+  // the shards [0, 2) + [2, 6) + [6, 8) on the device under test sum to the whole layer on ref
+  const expertsOf = (s: Side, lo: number, hi: number) => Array.from({ length: hi - lo }, (_, i) => ({ gate: s.weight(`x${lo + i}.gate.BF16`), up: s.weight(`x${lo + i}.up.BF16`), down: s.weight(`x${lo + i}.down.BF16`) }));
+  const whole = await readT(c.ref, c.ref.b.moe(c.ref.b.fromHost(x, 5, H), c.ref.b.route(c.ref.b.fromHost(logits, 5, E), null, ROUTINGS[0]![1]), expertsOf(c.ref, 0, E), 'plain', 'ue8m0'));
+  const d = c.dut.b;
+  const xd = d.fromHost(x, 5, H);
+  const rd = d.route(d.fromHost(logits, 5, E), null, ROUTINGS[0]![1]);
+  const parts = [[0, 2], [2, 6], [6, 8]].map(([lo, hi]) => d.moe(xd, rd, expertsOf(c.dut, lo!, hi!), 'plain', 'ue8m0', { first: lo!, total: E }));
+  check.close('Σ over three shards = the whole layer', await readT(c.dut, d.add(d.add(parts[0]!, parts[1]!), parts[2]!)), whole, OP_TOLERANCE.sum);
+};
+
 /** Cases that read GGUF quantized weights, and of which type. */
 /** The block types whose test weights a case reads. */
 const QUANT_CASES = new Map<string, readonly QuantDType[]>();

@@ -261,19 +261,29 @@ export function expertGemmKernel(s: ExpertGemmSpec): Kernel {
   return k.build();
 }
 
-/** y[t, :] = Σ_j y_pairs[t·topk + j, :] (j in ascending expert order, as the reference sums). */
+/**
+ * y[t, :] = Σ_j y_pairs[t·topk + j, :] over the pairs whose expert lies in [e_lo, e_hi) (this
+ * rank's experts; all of them without expert parallelism), j ascending.
+ */
 export function moeCombineKernel(): Kernel {
   const k = new KernelBuilder('moe_combine', 128);
   const pairs = k.buf('pairs', 'f32');
+  const experts = k.buf('experts', 'i32');
   const y = k.buf('y', 'f32', true);
   const rows = k.scalar('rows');
   const cols = k.scalar('cols');
   const topk = k.scalar('topk');
+  const eLo = k.scalar('e_lo');
+  const eHi = k.scalar('e_hi');
   k.programs(rows);
   k.work(rows, cols, topk);
   k.parallel(cols, (c) => {
     const acc = k.var(f32(0), 'acc');
-    k.for(0, topk, (j) => acc.set(acc.add(pairs.at(k.pid.mul(topk).add(j).mul(cols).add(c)))));
+    k.for(0, topk, (j) => {
+      const p = k.let(k.pid.mul(topk).add(j), 'p');
+      const e = k.let(experts.at(p), 'e');
+      k.if(e.ge(eLo).and(e.lt(eHi)), () => acc.set(acc.add(pairs.at(p.mul(cols).add(c)))));
+    });
     y.set(k.pid.mul(cols).add(c), acc);
   });
 

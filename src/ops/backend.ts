@@ -5,7 +5,7 @@
 // and MoE are extensions a backend declares with `supportsOp`.
 import type { KvCache, KvCacheSpec } from './kv-cache.js';
 import type { Step, StepInput } from './step.js';
-import type { ExpertWeights, LinearMode, QuantTensor, Routing, RoutingParams, Selection, Tensor, Weight, WeightSpec } from './tensors.js';
+import type { ExpertShard, ExpertWeights, LinearMode, QuantTensor, Routing, RoutingParams, Selection, Tensor, Weight, WeightSpec } from './tensors.js';
 
 export interface CoreOps {
   loadWeight(spec: WeightSpec): Weight;
@@ -101,8 +101,12 @@ export interface MlaOps {
 export interface MoeOps {
   /** Router: logits [T, E] (float32), correction bias [E] or null -> chosen experts and weights. */
   route(logits: Tensor, bias: Weight | null, params: RoutingParams): Routing;
-  /** Σ_k weight[t,k] · expert_k(x[t]) over the chosen experts (only their weights are read). -> [T, hidden] */
-  moe(x: Tensor, routing: Routing, experts: readonly ExpertWeights[], mode: LinearMode, scaleFormat?: 'ue8m0' | 'plain'): Tensor;
+  /**
+   * Σ_k weight[t,k] · expert_k(x[t]) over the chosen experts (only their weights are read). With a
+   * shard, `experts` are the layer's experts [first, first + experts.length) and the sum runs over
+   * the chosen experts among them. -> [T, hidden]
+   */
+  moe(x: Tensor, routing: Routing, experts: readonly ExpertWeights[], mode: LinearMode, scaleFormat?: 'ue8m0' | 'plain', shard?: ExpertShard): Tensor;
   readRouting(r: Routing): Promise<{ experts: Int32Array; weights: Float32Array }>;
 }
 

@@ -80,6 +80,15 @@ export interface ExpertWeights {
 }
 
 /**
+ * Expert parallelism: the routed experts one rank holds, experts [first, first + count) of the
+ * layer's `total` (the routing's ids are the layer's). Pairs routed elsewhere contribute nothing.
+ */
+export interface ExpertShard {
+  readonly first: number;
+  readonly total: number;
+}
+
+/**
  * How a linear layer's input meets the weight:
  * - 'plain': float32 activations times the dequantized weight;
  * - 'fp8-act': an FP8 weight's input quantized per 128-block of each row (DeepSeek's FP8

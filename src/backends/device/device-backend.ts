@@ -4,7 +4,7 @@ import type { Backend } from '../../ops/backend.js';
 import { gqaSpec, mlaSpec } from '../../ops/kv-cache.js';
 import type { KvCache, KvCacheSpec } from '../../ops/kv-cache.js';
 import type { Step, StepInput } from '../../ops/step.js';
-import type { ExpertWeights, LinearMode, QuantTensor, Routing, RoutingParams, Selection, Tensor, Weight, WeightSpec } from '../../ops/tensors.js';
+import type { ExpertShard, ExpertWeights, LinearMode, QuantTensor, Routing, RoutingParams, Selection, Tensor, Weight, WeightSpec } from '../../ops/tensors.js';
 import type { Kernel } from '../../dsl/ir.js';
 import type { Device, DeviceBuffer, KernelArg } from './device.js';
 import { KKvCache, KQuant, KRouting, KSelection, KTensor, KWeight, asK, asKW } from './device-tensors.js';
@@ -535,8 +535,8 @@ export class DeviceBackend implements Backend {
     return new KRouting(experts, weights, l.rows, params.topk);
   }
 
-  moe(x: Tensor, routing: Routing, experts: readonly ExpertWeights[], mode: LinearMode, scaleFormat: 'ue8m0' | 'plain' = 'ue8m0'): Tensor {
-    return runMoe(this.ops, asK(x), routing as KRouting, experts, mode, scaleFormat);
+  moe(x: Tensor, routing: Routing, experts: readonly ExpertWeights[], mode: LinearMode, scaleFormat: 'ue8m0' | 'plain' = 'ue8m0', shard?: ExpertShard): Tensor {
+    return runMoe(this.ops, asK(x), routing as KRouting, experts, mode, scaleFormat, shard ?? { first: 0, total: experts.length });
   }
 
   // ---- output ----------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 // DeepSeekMoE on a device backend: group the (token, expert) pairs by expert, run each chosen
 // expert's SwiGLU once per step over its pairs, combine with the routing weights.
-import type { ExpertWeights, LinearMode } from '../../ops/tensors.js';
+import type { ExpertShard, ExpertWeights, LinearMode } from '../../ops/tensors.js';
 import type { DeviceBuffer, KernelArg } from './device.js';
 import type { KRouting, KTensor } from './device-tensors.js';
 import { asKW } from './device-tensors.js';
@@ -13,7 +13,7 @@ import { int8Tile } from '../../kernels/int8-linear.js';
 import type { Int8DotDType } from '../../kernels/int8-linear.js';
 import type { DeviceOps } from './device-ops.js';
 
-export function runMoe(ops: DeviceOps, a: KTensor, r: KRouting, experts: readonly ExpertWeights[], mode: LinearMode, scaleFormat: 'ue8m0' | 'plain'): KTensor {
+export function runMoe(ops: DeviceOps, a: KTensor, r: KRouting, experts: readonly ExpertWeights[], mode: LinearMode, scaleFormat: 'ue8m0' | 'plain', shard: ExpertShard): KTensor {
   const first = asKW(experts[0]!.gate);
   const down = asKW(experts[0]!.down);
   // gate and up share a type; down may differ (llama-quantize's Q4_K_M keeps some ffn_down_exps in Q6_K)
@@ -21,18 +21,18 @@ export function runMoe(ops: DeviceOps, a: KTensor, r: KRouting, experts: readonl
   const downType = down.dtype;
   if (asKW(experts[0]!.up).dtype !== dtype) throw new Error(`experts ${first.name}: gate is ${dtype} but up is ${asKW(experts[0]!.up).dtype}`);
   const [inner, hidden] = first.shape as [number, number];
-  const E = experts.length;
+  const E = shard.total;
   const pairs = r.rows * r.topk;
   const counts = ops.scratch(E * 4);
   const offsets = ops.scratch(E * 4);
   const order = ops.scratch(pairs * 4);
   const active = ops.scratch((E + 1) * 4);
   ops.run(ops.kernel('moe_align', moeAlignKernel), { experts: r.experts, counts, offsets, order, active, pairs, num_experts: E });
-  const maxActive = Math.min(E, pairs);
+  const maxActive = Math.min(E, pairs); // the active list may hold every expert of the layer, ours or not
   const spec = (d: typeof dtype, name: string, stage: ExpertGemmSpec['stage']): ExpertGemmSpec => {
     const lanes = ops.laneExperts() && isQuantDType(d);
     const m = kernelMode(d, mode, name);
-    const perExpert = Math.ceil(pairs / Math.min(E, pairs));
+    const perExpert = Math.ceil(pairs / maxActive);
     if (ops.int8Dots(d, m)) return { dtype: d, mode: m, tile: int8Tile(perExpert), stage, int8: true };
     const t = ops.tile(perExpert, d, 2);
     return { dtype: d, mode: m, tile: lanes ? { rows: LANE_ROWS, tokens: t.tokens } : t, stage, lanes };
@@ -47,19 +47,19 @@ export function runMoe(ops: DeviceOps, a: KTensor, r: KRouting, experts: readonl
   const guInput = input(a, gu, first.name);
   // every pair belongs to one group's expert: each group writes its own rows of h and yPairs
   for (const g of groups) {
-    const guArgs: Record<string, KernelArg> = { ...common, e_lo: g.lo, e_hi: g.hi, ...guInput, w_gate: g.lists.gate, w_up: g.lists.up, out: h.buf, n: inner, k: hidden };
+    const guArgs: Record<string, KernelArg> = { ...common, e_lo: shard.first + g.lo, e_hi: shard.first + g.hi, ...guInput, w_gate: g.lists.gate, w_up: g.lists.up, out: h.buf, n: inner, k: hidden };
     if (dtype === 'F8_E4M3') Object.assign(guArgs, { s_gate: g.lists.sGate, s_up: g.lists.sUp });
     ops.run(ops.kernel(expertGemmName(gu), () => expertGemmKernel(gu)), guArgs);
   }
   const dnInput = input(h, dn, down.name);
   for (const g of groups) {
-    const dnArgs: Record<string, KernelArg> = { ...common, e_lo: g.lo, e_hi: g.hi, ...dnInput, w_down: g.lists.down, route_weights: r.weights, out: yPairs.buf, n: hidden, k: inner };
+    const dnArgs: Record<string, KernelArg> = { ...common, e_lo: shard.first + g.lo, e_hi: shard.first + g.hi, ...dnInput, w_down: g.lists.down, route_weights: r.weights, out: yPairs.buf, n: hidden, k: inner };
     if (downType === 'F8_E4M3') dnArgs['s_down'] = g.lists.sDown;
     ops.run(ops.kernel(expertGemmName(dn), () => expertGemmKernel(dn)), dnArgs);
   }
 
   const y = ops.tensor(a.rows, hidden);
-  ops.run(ops.kernel('moe_combine', moeCombineKernel), { pairs: yPairs.buf, y: y.buf, rows: a.rows, cols: hidden, topk: r.topk });
+  ops.run(ops.kernel('moe_combine', moeCombineKernel), { pairs: yPairs.buf, experts: r.experts, y: y.buf, rows: a.rows, cols: hidden, topk: r.topk, e_lo: shard.first, e_hi: shard.first + experts.length });
   return y;
 }
 

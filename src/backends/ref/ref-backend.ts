@@ -3,7 +3,7 @@
 import type { Backend } from '../../ops/backend.js';
 import type { KvCache, KvCacheSpec } from '../../ops/kv-cache.js';
 import type { SeqSlice, Step, StepInput } from '../../ops/step.js';
-import type { ExpertWeights, LinearMode, QuantTensor, Routing, RoutingParams, Selection, Tensor, Weight, WeightSpec } from '../../ops/tensors.js';
+import type { ExpertShard, ExpertWeights, LinearMode, QuantTensor, Routing, RoutingParams, Selection, Tensor, Weight, WeightSpec } from '../../ops/tensors.js';
 import { actQuant, fp8RoundTrip } from '../../numerics/fp8.js';
 import { hadamardRows } from '../../numerics/hadamard.js';
 import { RefKvCache, slotOf } from './ref-kv-cache.js';
@@ -411,14 +411,15 @@ export class RefBackend implements Backend {
     return new RefRouting(l.rows, params.topk, experts, weights);
   }
 
-  moe(x: Tensor, routing: Routing, experts: readonly ExpertWeights[], mode: LinearMode, scaleFormat: 'ue8m0' | 'plain' = 'ue8m0'): Tensor {
+  moe(x: Tensor, routing: Routing, experts: readonly ExpertWeights[], mode: LinearMode, scaleFormat: 'ue8m0' | 'plain' = 'ue8m0', shard?: ExpertShard): Tensor {
     const a = asRef(x);
     const r = routing as RefRouting;
     const y = new Float32Array(a.data.length);
+    const first = shard?.first ?? 0;
     // Experts in ascending id order, each on the rows routed to it (as DeepSeek's reference does).
     for (let e = 0; e < experts.length; e++) {
       const hits: Array<[number, number]> = [];
-      for (let i = 0; i < r.experts.length; i++) if (r.experts[i] === e) hits.push([Math.floor(i / r.topk), r.weights[i]!]);
+      for (let i = 0; i < r.experts.length; i++) if (r.experts[i] === first + e) hits.push([Math.floor(i / r.topk), r.weights[i]!]);
       if (hits.length === 0) continue;
       const xs = new Float32Array(hits.length * a.cols);
       hits.forEach(([row], j) => xs.set(a.data.subarray(row * a.cols, (row + 1) * a.cols), j * a.cols));
