@@ -94,12 +94,14 @@ export const ENGINE_FLAG_OPTIONS = {
   device: { type: 'string' },
   threads: { type: 'string' },
   'tensor-parallel': { type: 'string' },
+  'expert-parallel': { type: 'boolean' },
 } as const;
 
-export const ENGINE_FLAGS_USAGE = `[--device cpu|webgpu|js|ref|cuda|hip] [--threads N] [--kv-cache-tokens N | --kv-cache-memory 1GiB] [--kv-cache-dtype auto|f32|f16|bf16] [--max-num-seqs N] [--max-num-batched-tokens N] [--max-model-len N] [--block-size N] [--no-prefix-caching] [--tensor-parallel N (under mpirun -np N)]`;
+export const ENGINE_FLAGS_USAGE = `[--device cpu|webgpu|js|ref|cuda|hip] [--threads N] [--kv-cache-tokens N | --kv-cache-memory 1GiB] [--kv-cache-dtype auto|f32|f16|bf16] [--max-num-seqs N] [--max-num-batched-tokens N] [--max-model-len N] [--block-size N] [--no-prefix-caching] [--tensor-parallel N [--expert-parallel] (under mpirun -np N)]`;
 
 export interface EngineFlagValues {
   readonly 'tensor-parallel'?: string | undefined;
+  readonly 'expert-parallel'?: boolean | undefined;
   readonly 'kv-cache-tokens'?: string | undefined;
   readonly 'kv-cache-memory'?: string | undefined;
   readonly 'max-num-seqs'?: string | undefined;

@@ -7,11 +7,12 @@ import { UsageError } from './cli-error.js';
 import { tensorParallelFlag } from './tensor-parallel.js';
 import { backendFromFlags, kvCacheDtypeFlag, oneOf, parseIntList, parsePositiveInt, requireFlag } from './common.js';
 
-export const LOGITS_USAGE = `tessera logits --model DIR --tokens 0,17,42 [--decode 5,9,12 | --greedy N] [--device NAME] [--fp8-activations quant|none] [--kv-cache-dtype auto|f32|f16|bf16] [--tensor-parallel N]
+export const LOGITS_USAGE = `tessera logits --model DIR --tokens 0,17,42 [--decode 5,9,12 | --greedy N] [--device NAME] [--fp8-activations quant|none] [--kv-cache-dtype auto|f32|f16|bf16] [--tensor-parallel N [--expert-parallel]]
   Prints {"prompt_logits": [[...] per prompt position], "decode_tokens": [...], "decode_logits": [[...] per step]}.
   --decode feeds the given ids one at a time through the incremental decode path (teacher forcing);
   --greedy N feeds the argmax of the previous row instead.
-  --tensor-parallel N: one of N ranks under mpirun -np N (Llama/Qwen2/Qwen3); rank 0 prints.`;
+  --tensor-parallel N: one of N ranks under mpirun -np N (Llama/Qwen2/Qwen3, DeepSeek); rank 0 prints;
+  --expert-parallel: DeepSeek's routed experts whole per rank (N / E each) instead of split in width.`;
 
 export async function logitsCommand(argv: string[], stdout: (s: string) => void): Promise<void> {
   const { values } = parseArgs({
@@ -26,6 +27,7 @@ export async function logitsCommand(argv: string[], stdout: (s: string) => void)
       'fp8-activations': { type: 'string' },
       'kv-cache-dtype': { type: 'string' },
       'tensor-parallel': { type: 'string' },
+      'expert-parallel': { type: 'boolean' },
     },
     strict: true,
   });
@@ -36,12 +38,12 @@ export async function logitsCommand(argv: string[], stdout: (s: string) => void)
   const steps = forced ? forced.length : greedy;
   const fp8Activations = oneOf('fp8-activations', values['fp8-activations'], ['quant', 'none'] as const, 'quant');
 
-  const tp = tensorParallelFlag(values['tensor-parallel'], stdout);
+  const tp = tensorParallelFlag(values, stdout);
   const out = tp.out;
   const dir = openModel(requireFlag('model', values.model));
   const backend = await backendFromFlags(values.device, values.threads === undefined ? undefined : parsePositiveInt('threads', values.threads, 1));
   const kvCacheDtype = kvCacheDtypeFlag(values['kv-cache-dtype']);
-  const model = loadModel(dir, backend, { fp8Activations, ...(kvCacheDtype ? { kvCacheDtype } : {}), ...(tp.communicator ? { communicator: tp.communicator } : {}) });
+  const model = loadModel(dir, backend, { fp8Activations, ...(kvCacheDtype ? { kvCacheDtype } : {}), ...tp.modelOptions });
   try {
     const { vocabSize: V, maxPositionEmbeddings } = model.info;
     for (const id of [...prompt, ...(forced ?? [])]) {

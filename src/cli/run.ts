@@ -104,9 +104,9 @@ export async function runCommand(argv: string[], out: (s: string) => void): Prom
   const modelOptions = textModelFlags(values);
   if ((values.thinking || values.system !== undefined) && !values.chat) throw new UsageError('--thinking and --system need --chat');
   const dir = modelDirFlag(values.model);
-  const tp = tensorParallelFlag(values['tensor-parallel'], out);
+  const tp = tensorParallelFlag(values, out);
   if (tp.communicator && tp.communicator.rank !== 0) return followAndClose(dir, modelOptions, tp);
-  const tm = await loadWithProgress(dir, { ...modelOptions, ...(tp.communicator ? { communicator: tp.communicator } : {}) });
+  const tm = await loadWithProgress(dir, { ...modelOptions, ...tp.modelOptions });
   try {
     const params = samplingFor(tm, sampling);
     const chat = values.chat

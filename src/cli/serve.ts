@@ -66,7 +66,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
   };
   const modelOptions = textModelFlags(v);
   const dir = modelDirFlag(v.model);
-  const tp = tensorParallelFlag(v['tensor-parallel'], log);
+  const tp = tensorParallelFlag(v, log);
   if (tp.communicator && tp.communicator.rank !== 0) return followAndClose(dir, modelOptions, tp);
 
   const server = new TesseraServer(options);
@@ -96,7 +96,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onInt);
   try {
-    const tm = await loadWithProgress(dir, { ...modelOptions, ...(v['served-model-name'] ? { name: v['served-model-name'] } : {}), ...(tp.communicator ? { communicator: tp.communicator } : {}) });
+    const tm = await loadWithProgress(dir, { ...modelOptions, ...(v['served-model-name'] ? { name: v['served-model-name'] } : {}), ...tp.modelOptions });
     if (stopping) {
       await tm.close();
     } else {

@@ -26,6 +26,11 @@ export interface ModelOptions {
   readonly linearActivations?: 'float' | 'ggml';
   /** Tensor parallelism: this process runs one rank's shard and reduces partial sums with the others. */
   readonly communicator?: Communicator;
+  /**
+   * With a communicator: routed experts are split whole across the ranks (expert parallelism)
+   * instead of each expert's width (tensor parallelism). Models without experts ignore it.
+   */
+  readonly expertParallel?: boolean;
 }
 
 export interface ModelDescription {
@@ -66,12 +71,20 @@ export interface GgufArchitecture<C> {
   tensorName(hfName: string, c: C): GgufTensorRef | null;
 }
 
+/** Which share of the model one process runs. */
+export interface ParallelShard {
+  readonly rank: number;
+  readonly size: number;
+  /** routed experts whole per rank (expert parallelism) rather than split in width */
+  readonly expertParallel: boolean;
+}
+
 /** How an architecture splits over tensor-parallel ranks (Megatron style: heads and MLP columns). */
 export interface TensorParallelPlan<C> {
   /** One rank's config (heads and MLP width divided); a ModelFormatError naming the key when they do not divide. */
-  shardConfig(c: C, size: number, file: string): C;
+  shardConfig(c: C, shard: ParallelShard, file: string): C;
   /** How a tensor (Hugging Face name) of a model with config `c` (the whole model's) splits: see tensor-shards.ts. */
-  split(name: string, c: C, size: number): ShardRule;
+  split(name: string, c: C, shard: ParallelShard): ShardRule;
 }
 
 export interface Architecture<C> {

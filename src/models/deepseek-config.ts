@@ -58,6 +58,16 @@ export interface DeepseekConfig {
   readonly indexer: IndexerConfig | null;
   /** Block-scaled FP8 weights (quantization_config); null for BF16/F16/F32 checkpoints. */
   readonly fp8: Fp8Config | null;
+  /**
+   * Tensor parallelism (one rank's config, from deepseek-parallel.ts; heads and MLP widths are
+   * already divided): the routed experts this rank holds, [first, first + count) of
+   * nRoutedExperts (expert parallelism); absent: all of them.
+   */
+  readonly localExperts?: { readonly first: number; readonly count: number };
+  /** tensor parallelism: the shared experts' width on this rank (absent: nSharedExperts × moeIntermediateSize) */
+  readonly sharedExpertsWidth?: number;
+  /** tensor parallelism: the LM head's rows are split into this many blocks, one per rank (absent: whole) */
+  readonly lmHeadShards?: number;
 }
 
 export function isMoeLayer(c: DeepseekConfig, layer: number): boolean {

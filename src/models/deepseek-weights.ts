@@ -1,5 +1,5 @@
 // The tensors of a DeepSeek-V2/V3/V3.2 checkpoint, checked against config.json as they are bound.
-import type { ExpertWeights, Weight } from '../ops/tensors.js';
+import type { ExpertShard, ExpertWeights, Weight } from '../ops/tensors.js';
 import type { WeightBinder } from './weight-binder.js';
 import { isMoeLayer } from './deepseek-config.js';
 import type { DeepseekConfig } from './deepseek-config.js';
@@ -15,7 +15,10 @@ export interface MoeWeights {
   readonly router: Weight;
   /** e_score_correction_bias [n_routed_experts] (noaux_tc) */
   readonly bias: Weight | null;
+  /** the routed experts this rank holds (all of them in one process) */
   readonly experts: readonly ExpertWeights[];
+  /** expert parallelism: which of the layer's experts `experts` are; null: all */
+  readonly expertShard: ExpertShard | null;
   readonly shared: DenseMlpWeights | null;
 }
 
@@ -69,6 +72,7 @@ export function bindDeepseekWeights(c: DeepseekConfig, b: WeightBinder): Deepsee
   const H = c.hiddenSize;
   const qkd = c.qkNopeHeadDim + c.qkRopeHeadDim;
   const layers: LayerWeights[] = [];
+  const local = c.localExperts ?? { first: 0, count: c.nRoutedExperts };
   for (let l = 0; l < c.numLayers; l++) {
     const p = `model.layers.${l}`;
     const a = `${p}.self_attn`;
@@ -96,8 +100,9 @@ export function bindDeepseekWeights(c: DeepseekConfig, b: WeightBinder): Deepsee
       ? {
           router: b.weight(`${m}.gate.weight`, [c.nRoutedExperts, H], 'dense'),
           bias: c.topkMethod === 'noaux_tc' ? b.weight(`${m}.gate.e_score_correction_bias`, [c.nRoutedExperts], 'router-bias') : b.optional(`${m}.gate.e_score_correction_bias`, [c.nRoutedExperts], 'router-bias'),
-          experts: Array.from({ length: c.nRoutedExperts }, (_, e) => mlp(b, `${m}.experts.${e}`, H, c.moeIntermediateSize)),
-          shared: c.nSharedExperts > 0 ? mlp(b, `${m}.shared_experts`, H, c.nSharedExperts * c.moeIntermediateSize) : null,
+          experts: Array.from({ length: local.count }, (_, i) => mlp(b, `${m}.experts.${local.first + i}`, H, c.moeIntermediateSize)),
+          expertShard: c.localExperts ? { first: local.first, total: c.nRoutedExperts } : null,
+          shared: c.nSharedExperts > 0 ? mlp(b, `${m}.shared_experts`, H, c.sharedExpertsWidth ?? c.nSharedExperts * c.moeIntermediateSize) : null,
         }
       : mlp(b, m, H, c.intermediateSize);
     layers.push({
@@ -112,6 +117,6 @@ export function bindDeepseekWeights(c: DeepseekConfig, b: WeightBinder): Deepsee
     embed,
     layers,
     norm: b.weight('model.norm.weight', [H], 'norm'),
-    lmHead: c.tieWordEmbeddings ? embed : b.weight('lm_head.weight', [c.vocabSize, H], 'lm-head'),
+    lmHead: c.tieWordEmbeddings ? embed : b.weight('lm_head.weight', [c.vocabSize / (c.lmHeadShards ?? 1), H], 'lm-head'),
   };
 }

@@ -16,8 +16,10 @@ import type { CausalLM, ForwardInput, ForwardTrace, ModelInfo } from './model.js
 import type { TensorStore } from '../formats/tensor-store.js';
 import { StoreBinder } from './weight-binder.js';
 import { DEEPSEEK_GGUF } from './deepseek-gguf.js';
+import { DEEPSEEK_TENSOR_PARALLEL } from './deepseek-parallel.js';
+import { gatherVocab, sumOverRanks } from './rank-collectives.js';
 
-export type DeepseekOptions = Pick<ModelOptions, 'fp8Activations' | 'denseAttention' | 'linearActivations'>;
+export type DeepseekOptions = Pick<ModelOptions, 'fp8Activations' | 'denseAttention' | 'linearActivations' | 'communicator'>;
 
 export class DeepseekModel implements CausalLM {
   readonly info: ModelInfo;
@@ -76,13 +78,19 @@ export class DeepseekModel implements CausalLM {
     for (let l = 0; l < c.numLayers; l++) {
       const layer = this.w.layers[l]!;
       const a = b.rmsNorm(h, layer.inputNorm, c.rmsNormEps);
-      h = b.add(h, this.attention(l, layer.attn, a, cache, step, trace));
+      h = b.add(h, await this.reduce(this.attention(l, layer.attn, a, cache, step, trace)));
       const f = b.rmsNorm(h, layer.postNorm, c.rmsNormEps);
-      h = b.add(h, isMoe(layer.mlp) ? this.moe(layer.mlp, f, trace) : this.mlp(layer.mlp, f));
+      h = b.add(h, await this.reduce(isMoe(layer.mlp) ? this.moe(layer.mlp, f, trace) : this.mlp(layer.mlp, f)));
       trace?.hidden?.push(h);
     }
     const last = b.rmsNorm(b.gatherRows(h, input.logitRows), this.w.norm, c.rmsNormEps); // [R, hidden]
-    return b.read(b.linear(last, this.w.lmHead, this.mode(this.w.lmHead))); // [R, vocab]
+    const logits = await b.read(b.linear(last, this.w.lmHead, this.mode(this.w.lmHead))); // [R, vocab / shards]
+    return gatherVocab(this.options.communicator, c.lmHeadShards ?? 1, logits, input.logitRows.length);
+  }
+
+  /** Tensor parallelism: the sum of every rank's partial output (o_proj, down_proj split by columns; each rank's experts). */
+  private reduce(x: Tensor): Promise<Tensor> {
+    return sumOverRanks(this.backend, this.options.communicator, x);
   }
 
   /**
@@ -189,7 +197,7 @@ export class DeepseekModel implements CausalLM {
     const b = this.backend;
     const routing = b.route(b.linear(x, w.router, 'plain'), w.bias, this.routing);
     trace?.routing?.push(routing);
-    const routed = b.moe(x, routing, w.experts, this.mode(w.experts[0]!.gate), this.scaleFormat); // [T, hidden]
+    const routed = b.moe(x, routing, w.experts, this.mode(w.experts[0]!.gate), this.scaleFormat, w.expertShard ?? undefined); // [T, hidden]
     return w.shared ? b.add(routed, this.mlp(w.shared, x)) : routed;
   }
 }
@@ -202,4 +210,5 @@ export const DEEPSEEK_ARCHITECTURE: Architecture<DeepseekConfig> = {
   create: (c, store, backend, options) => new DeepseekModel(c, store, backend, options),
   describe: (c) => describeDeepseek(c),
   gguf: DEEPSEEK_GGUF,
+  tensorParallel: DEEPSEEK_TENSOR_PARALLEL,
 };

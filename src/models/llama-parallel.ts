@@ -9,7 +9,7 @@ import type { TensorParallelPlan } from './architecture.js';
 import type { LlamaConfig } from './llama-config.js';
 
 export const LLAMA_TENSOR_PARALLEL: TensorParallelPlan<LlamaConfig> = {
-  shardConfig(c, size, file) {
+  shardConfig(c, { size }, file) {
     const divide = (key: string, n: number): number => {
       if (n % size !== 0) throw new ModelFormatError(file, `${n} does not split over ${size} tensor-parallel ranks`, { key });
       return n / size;
@@ -22,7 +22,7 @@ export const LLAMA_TENSOR_PARALLEL: TensorParallelPlan<LlamaConfig> = {
       lmHeadShards: splitsLmHead(c, size) ? size : 1,
     };
   },
-  split(name, c, size) {
+  split(name, c, { size }) {
     if (name === 'lm_head.weight') return splitsLmHead(c, size) ? 'rows' : 'replicate';
     if (/\.(q|k|v)_proj\.(weight|bias)$|\.(gate|up)_proj\.(weight|bias)$/.test(name)) return 'rows';
     if (/\.(o|down)_proj\.weight$/.test(name)) return 'cols';

@@ -20,6 +20,7 @@ import { bindLlamaWeights } from './llama-weights.js';
 import type { LlamaLayerWeights, LlamaWeights } from './llama-weights.js';
 import type { CausalLM, ForwardInput, ForwardTrace, ModelInfo } from './model.js';
 import { StoreBinder } from './weight-binder.js';
+import { gatherVocab, sumOverRanks } from './rank-collectives.js';
 
 export type LlamaOptions = Pick<ModelOptions, 'kvCacheDtype' | 'linearActivations' | 'communicator'>;
 
@@ -83,19 +84,7 @@ export class LlamaModel implements CausalLM {
     }
     const last = b.rmsNorm(b.gatherRows(h, input.logitRows), this.w.norm, c.rmsNormEps); // [R, hidden]
     const logits = await b.read(b.linear(last, this.w.lmHead, this.linearMode)); // [R, vocab / shards]
-    return this.gatherVocab(logits, input.logitRows.length);
-  }
-
-  /** Tensor parallelism with the LM head split by rows: every rank's vocabulary block, as [R, vocab]. */
-  private gatherVocab(local: Float32Array, rows: number): Float32Array {
-    const comm = this.communicator;
-    const shards = this.config.lmHeadShards ?? 1;
-    if (!comm || shards === 1) return local;
-    const all = comm.allGather(local); // [shards][R, vocab / shards]
-    const part = local.length / rows;
-    const out = new Float32Array(all.length);
-    for (let s = 0; s < shards; s++) for (let r = 0; r < rows; r++) out.set(all.subarray(s * local.length + r * part, s * local.length + (r + 1) * part), r * part * shards + s * part);
-    return out;
+    return gatherVocab(this.communicator, this.config.lmHeadShards ?? 1, logits, input.logitRows.length);
   }
 
   dispose(): void {
@@ -103,13 +92,8 @@ export class LlamaModel implements CausalLM {
   }
 
   /** Tensor parallelism: the sum of every rank's partial output (o_proj and down_proj split by columns). */
-  private async reduce(x: Tensor): Promise<Tensor> {
-    const comm = this.communicator;
-    if (!comm || comm.size === 1) return x;
-    const [rows, cols] = x.shape as [number, number];
-    const data = await this.backend.read(x);
-    comm.allReduceSum(data);
-    return this.backend.fromHost(data, rows, cols);
+  private reduce(x: Tensor): Promise<Tensor> {
+    return sumOverRanks(this.backend, this.communicator, x);
   }
 
   private linear(x: Tensor, w: Weight, bias: Weight | null): Tensor {

@@ -77,8 +77,9 @@ function bind<C>(a: Architecture<C>, c: C, type: string): BoundArchitecture {
       if (!comm || comm.size === 1) return a.create(c, tensors, backend, options);
       const plan = a.tensorParallel;
       if (!plan) throw new ModelFormatError(tensors.source, `${type} models cannot run tensor-parallel yet`, { key: 'model_type' });
-      const shard = shardedTensors(tensors, comm, (name) => plan.split(name, c, comm.size));
-      return a.create(plan.shardConfig(c, comm.size, tensors.source), shard, backend, options);
+      const part = { rank: comm.rank, size: comm.size, expertParallel: options.expertParallel ?? false };
+      const shard = shardedTensors(tensors, part, (name) => plan.split(name, c, part));
+      return a.create(plan.shardConfig(c, part, tensors.source), shard, backend, options);
     },
     describe: (options) => a.describe(c, options),
   };

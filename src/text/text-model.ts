@@ -80,6 +80,8 @@ export interface TextModelOptions {
   readonly kvCacheDtype?: KvDType;
   /** tensor parallelism: this process is rank 0 of the communicator's ranks (the others follow, see followTextModel) */
   readonly communicator?: Communicator;
+  /** with a communicator: routed experts whole per rank (expert parallelism) */
+  readonly expertParallel?: boolean;
   readonly engine?: TextEngineOptions;
   /** Run one tiny forward at load time so kernels compile before the first request (default true). */
   readonly warmup?: boolean;
@@ -198,6 +200,7 @@ function modelOptionsFor(options: TextModelOptions): ModelOptions {
     ...(options.denseAttention ? { denseAttention: true } : {}),
     ...(options.kvCacheDtype ? { kvCacheDtype: options.kvCacheDtype } : {}),
     ...(options.communicator ? { communicator: options.communicator } : {}),
+    ...(options.expertParallel ? { expertParallel: true } : {}),
   };
 }
 
