@@ -22,7 +22,8 @@ export const LLAMA_TENSOR_PARALLEL: TensorParallelPlan<LlamaConfig> = {
       lmHeadShards: splitsLmHead(c, size) ? size : 1,
     };
   },
-  split(name, c, { size }) {
+  split(hfName, c, { size }) {
+    const name = hfName.replace(/_scale_inv$/, ''); // an FP8 weight's scales split with it
     if (name === 'lm_head.weight') return splitsLmHead(c, size) ? 'rows' : 'replicate';
     if (/\.(q|k|v)_proj\.(weight|bias)$|\.(gate|up)_proj\.(weight|bias)$/.test(name)) return 'rows';
     if (/\.(o|down)_proj\.weight$/.test(name)) return 'cols';

@@ -2,12 +2,14 @@
 // produces per-head or per-MLP-column outputs is split by rows (a contiguous byte range of the
 // file, mapped as it is); one that consumes them is split by columns (each row's slice gathered
 // into a scratch file once); a bias added after the ranks' partial sums are reduced is held by
-// rank 0 alone (zeros elsewhere); everything else is replicated.
+// rank 0 alone (zeros elsewhere); everything else is replicated. An FP8 block-scaled matrix splits
+// on whole 128-blocks, its weight_scale_inv (which the architecture's rule names alike) with it.
 import { ModelFormatError } from '../formats/errors.js';
 import { isQuantDType, QUANT_BLOCKS, tensorByteSize } from '../formats/dtype.js';
 import { ScratchTensors } from '../formats/scratch-tensors.js';
 import type { TensorInfo } from '../formats/safetensors.js';
 import type { TensorStore } from '../formats/tensor-store.js';
+import { FP8_BLOCK } from './weight-binder.js';
 
 export type ShardRule = 'rows' | 'cols' | 'first-rank' | 'replicate';
 
@@ -28,11 +30,11 @@ export function shardedTensors(store: TensorStore, shard: Shard, rule: (name: st
   const view = (t: TensorInfo): TensorInfo | null => {
     const r = rule(t.name);
     if (r === 'replicate' || (r === 'first-rank' && shard.rank === 0)) return t;
-    if (t.dtype === 'F8_E4M3') fail(t, 'FP8 block-scaled weights are not split yet');
     const rows = t.shape[0] ?? 0;
     if (r === 'rows') {
       if (rows % shard.size !== 0) fail(t, `${rows} rows`);
       const n = rows / shard.size;
+      if (t.dtype === 'F8_E4M3' && n % FP8_BLOCK !== 0) fail(t, `${n} rows per rank are not whole ${FP8_BLOCK}-row blocks of its FP8 scales`);
       const bytes = t.shape.length === 1 ? tensorByteSize(t.dtype, n) : n * rowBytes(t);
       return { ...t, shape: [n, ...t.shape.slice(1)], offset: t.offset + shard.rank * bytes, byteLength: bytes };
     }
@@ -52,6 +54,7 @@ export function shardedTensors(store: TensorStore, shard: Shard, rule: (name: st
       if (cols % shard.size !== 0) fail(t, `${cols} columns`);
       const n = cols / shard.size;
       if (isQuantDType(t.dtype) && n % QUANT_BLOCKS[t.dtype].elements !== 0) fail(t, `${n} columns per rank are not whole ${t.dtype} blocks`);
+      if (t.dtype === 'F8_E4M3' && n % FP8_BLOCK !== 0) fail(t, `${n} columns per rank are not whole ${FP8_BLOCK}-column blocks of its FP8 scales`);
       const full = rowBytes(t);
       const part = tensorByteSize(t.dtype, n);
       const src = store.read(t.name);

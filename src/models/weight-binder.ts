@@ -21,7 +21,8 @@ export interface WeightBinder {
 }
 
 /** FP8 weights carry a scale per 128x128 block. */
-const FP8_BLOCK = 128;
+/** FP8 block-scaled weights: one weight_scale_inv value per FP8_BLOCK x FP8_BLOCK block */
+export const FP8_BLOCK = 128;
 
 /** The weight spec of a stored tensor, its shape checked against what the config implies. */
 export function checkedSpec(store: TensorStore, name: string, shape: readonly number[]): WeightSpec {

@@ -1,7 +1,7 @@
 // Tensor parallelism over MPI: `mpirun -np 2 tessera logits --tensor-parallel 2` gives the logits
 // of one process (within 1e-4 on cpu; only the order of the partial sums differs) and the same
-// greedy tokens, for each Llama-family architecture, from a Hugging Face directory and from a
-// quantized GGUF file. Needs Open MPI's mpirun (CI installs openmpi-bin and sets
+// greedy tokens, for each Llama-family architecture and for DeepSeek-V2 / V3 / V3.2 (tensor and
+// expert parallel), from Hugging Face directories (BF16, FP8 block-scaled) and quantized GGUF files. Needs Open MPI's mpirun (CI installs openmpi-bin and sets
 // TESSERA_REQUIRE_MPI=1, where a missing mpirun is a failure instead of a skip).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeRandomCheckpoint } from '../conformance/random-checkpoint.js';
 import { writeLlamaFamilyGguf } from '../../bench/llama-gguf.js';
+import { writeDeepseekGguf } from '../../bench/deepseek-gguf.js';
 import { cliPath, runCli } from '../../test/helpers/cli.js';
+import { fixturePath } from '../../test/helpers/fixtures.js';
 import { makeQwenDistillModel, tinyQwenDistillConfig } from '../../test/helpers/distill-models.js';
 
 const TOLERANCE = 1e-4;
@@ -38,8 +40,8 @@ interface Logits {
 
 const ARGS = ['--tokens', '3,5,7,9,11,13', '--greedy', '4', '--device', 'cpu', '--kv-cache-dtype', 'f32'];
 
-function twoRanks(model: string): Logits {
-  const r = spawnSync('mpirun', [...MPIRUN, process.execPath, cliPath, 'logits', '--model', model, ...ARGS, '--tensor-parallel', '2'], { encoding: 'utf8', timeout: 180_000, maxBuffer: 64 << 20 });
+function twoRanks(model: string, extra: readonly string[] = []): Logits {
+  const r = spawnSync('mpirun', [...MPIRUN, process.execPath, cliPath, 'logits', '--model', model, ...ARGS, '--tensor-parallel', '2', ...extra], { encoding: 'utf8', timeout: 180_000, maxBuffer: 64 << 20 });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout) as Logits; // rank 0 alone prints
 }
@@ -82,6 +84,63 @@ for (const [name, config] of Object.entries(MODELS)) {
   });
 }
 
+/** 2 ranks, tensor parallel and expert parallel, against one process. */
+function checkDeepseek(model: string): void {
+  const one = oneProcess(model);
+  for (const extra of [[], ['--expert-parallel']]) {
+    const two = twoRanks(model, extra);
+    const d = Math.max(maxDiff(one.prompt_logits, two.prompt_logits), maxDiff(one.decode_logits, two.decode_logits));
+    assert.ok(d <= TOLERANCE, `${model} ${extra.join(' ')}: max |Δ logit| ${d}`);
+    assert.deepEqual(two.decode_tokens, one.decode_tokens, `${model} ${extra.join(' ')}`);
+  }
+}
+
+const DEEPSEEK_BASE = { vocab_size: 256, hidden_size: 256, num_hidden_layers: 3, num_attention_heads: 4, num_key_value_heads: 4, kv_lora_rank: 64, qk_nope_head_dim: 32, qk_rope_head_dim: 16, v_head_dim: 32, intermediate_size: 256, moe_intermediate_size: 64, n_routed_experts: 8, num_experts_per_tok: 3, first_k_dense_replace: 1, moe_layer_freq: 1, rms_norm_eps: 1e-6, rope_theta: 10000, max_position_embeddings: 4096, bos_token_id: 0, eos_token_id: 1, tie_word_embeddings: false };
+const V3_ROUTING = { n_group: 2, topk_group: 1, scoring_func: 'sigmoid', topk_method: 'noaux_tc', norm_topk_prob: true, routed_scaling_factor: 2.5 };
+
+test('DeepSeek-V3.2 goldens model (BF16, and as deepseek32 Q8_0 GGUF): 2 ranks, tensor and expert parallel, give one process\'s logits', { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-tp-ds-'));
+  try {
+    const golden = fixturePath('v32-tiny-bf16');
+    const gguf = join(dir, 'v32-q8_0.gguf');
+    await writeDeepseekGguf(golden, gguf, { dtype: 'Q8_0' });
+    checkDeepseek(golden);
+    checkDeepseek(gguf);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('DeepSeek-V3 (noaux_tc groups; and its attn_kv_b GGUF) and V2 (q_proj, softmax greedy, 2 shared experts): 2 ranks give one process\'s logits', { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-tp-ds-'));
+  try {
+    const v3 = writeRandomCheckpoint(join(dir, 'v3'), { ...DEEPSEEK_BASE, ...V3_ROUTING, model_type: 'deepseek_v3', q_lora_rank: 96, n_shared_experts: 1 }, { seed: 7, dtype: 'BF16' });
+    const v2 = writeRandomCheckpoint(join(dir, 'v2'), { ...DEEPSEEK_BASE, model_type: 'deepseek_v2', q_lora_rank: null, n_shared_experts: 2, n_group: 1, topk_group: 1, scoring_func: 'softmax', topk_method: 'greedy', norm_topk_prob: false, routed_scaling_factor: 1 }, { seed: 8, dtype: 'BF16' });
+    const gguf = join(dir, 'v3-kv_b-q8_0.gguf');
+    await writeDeepseekGguf(v3, gguf, { dtype: 'Q8_0', kvB: 'legacy' });
+    for (const m of [v3, gguf, v2]) checkDeepseek(m);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('DeepSeek-V3.2 FP8 block-scaled: splits with its scales on whole 128-blocks; a split inside a block is a one-line error naming the tensor', { skip }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-tp-fp8-'));
+  try {
+    // per rank: q_b 2 heads x 128 rows, kv_b 2 x 128, o_proj 128 columns, MLP and expert widths 128
+    const config = { ...DEEPSEEK_BASE, ...V3_ROUTING, model_type: 'deepseek_v32', num_hidden_layers: 2, q_lora_rank: 128, kv_lora_rank: 128, qk_nope_head_dim: 64, qk_rope_head_dim: 64, v_head_dim: 64, moe_intermediate_size: 256, n_routed_experts: 4, num_experts_per_tok: 2, n_group: 1, n_shared_experts: 1, index_n_heads: 4, index_head_dim: 128, index_topk: 4 };
+    const fp8 = writeRandomCheckpoint(join(dir, 'fp8'), { ...config, quantization_config: { quant_method: 'fp8', fmt: 'e4m3', activation_scheme: 'dynamic', weight_block_size: [128, 128], scale_fmt: 'ue8m0' } }, { seed: 5, dtype: 'FP8' });
+    checkDeepseek(fp8);
+    const golden = fixturePath('v32-tiny-fp8'); // q_b: 4 heads x 48 rows, 96 per rank
+    const s = spawnSync('mpirun', [...MPIRUN, process.execPath, cliPath, 'logits', '--model', golden, ...ARGS, '--tensor-parallel', '2'], { encoding: 'utf8', timeout: 120_000 });
+    assert.notEqual(s.status, 0);
+    assert.match(s.stderr, /^tessera logits: invalid model: .*model\.safetensors: tensor "model\.layers\.0\.self_attn\.q_b_proj\.weight": cannot split over 2 ranks: 96 rows per rank are not whole 128-row blocks of its FP8 scales$/m);
+    assert.doesNotMatch(s.stderr, /\n\s+at /, 'no stack trace');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('--tensor-parallel outside mpirun, or for an architecture that cannot split, is a one-line error', { skip }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-tp-bad-'));
   try {
@@ -89,6 +148,9 @@ test('--tensor-parallel outside mpirun, or for an architecture that cannot split
     const r = runCli(['logits', '--model', hf, ...ARGS, '--tensor-parallel', '2'], { env: { OMPI_COMM_WORLD_SIZE: '', PMIX_SIZE: '' } });
     assert.equal(r.code, 2, 'a usage error');
     assert.match(r.stderr, /^tessera logits: --tensor-parallel 2 runs as 2 processes: start it with mpirun -np 2 tessera/);
+    const ep = runCli(['logits', '--model', hf, ...ARGS, '--expert-parallel']);
+    assert.equal(ep.code, 2, 'a usage error');
+    assert.match(ep.stderr, /^tessera logits: --expert-parallel splits the experts over the ranks of --tensor-parallel N: give N > 1/);
     const three = writeRandomCheckpoint(join(dir, 'three'), { ...MODELS['llama']!, num_attention_heads: 3, hidden_size: 192, num_key_value_heads: 3 }, { seed: 31, dtype: 'BF16' });
     const s = spawnSync('mpirun', [...MPIRUN, process.execPath, cliPath, 'logits', '--model', three, ...ARGS, '--tensor-parallel', '2'], { encoding: 'utf8', timeout: 120_000 });
     assert.notEqual(s.status, 0);
