@@ -141,6 +141,20 @@ test('DeepSeek-V3.2 FP8 block-scaled: splits with its scales on whole 128-blocks
   }
 });
 
+test('bench under mpirun -np 2 --tensor-parallel 2 --expert-parallel: rank 0 alone prints, with the time in collectives per decoded token', { skip }, () => {
+  const r = spawnSync('mpirun', [...MPIRUN, process.execPath, cliPath, 'bench', '--model', fixturePath('v32-tiny-bf16'), '--prompt-tokens', '16', '--gen-tokens', '8', '--threads', '1', '--tensor-parallel', '2', '--expert-parallel', '--json'], { encoding: 'utf8', timeout: 180_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines.length, 1, r.stdout);
+  const row = JSON.parse(lines[0]!) as Record<string, unknown>;
+  assert.equal(row['tensor_parallel'], 2);
+  assert.equal(row['expert_parallel'], true);
+  assert.equal(row['prompt_tokens'], 16);
+  const comm = row['collective_ms_per_token'] as number;
+  const step = row['decode_ms_per_token'] as number;
+  assert.ok(comm > 0 && comm < step, `collectives ${comm} ms of a ${step} ms step`);
+});
+
 test('--tensor-parallel outside mpirun, or for an architecture that cannot split, is a one-line error', { skip }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-tp-bad-'));
   try {
