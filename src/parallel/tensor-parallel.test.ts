@@ -155,6 +155,18 @@ test('bench under mpirun -np 2 --tensor-parallel 2 --expert-parallel: rank 0 alo
   assert.ok(comm > 0 && comm < step, `collectives ${comm} ms of a ${step} ms step`);
 });
 
+test('run with the embedded DeepSeek-V3.2 model (DSA, MoE) under 2 ranks, tensor and expert parallel: the text of one process', { skip }, () => {
+  const args = ['--prompt', 'To sort a list in Python, use', '--max-tokens', '16', '--temperature', '0.7', '--seed', '11'];
+  const one = runCli(['run', ...args]);
+  assert.equal(one.code, 0, one.stderr);
+  assert.ok(one.stdout.trim().length > 0);
+  for (const extra of [[], ['--expert-parallel']]) {
+    const two = spawnSync('mpirun', [...MPIRUN, process.execPath, cliPath, 'run', ...args, '--tensor-parallel', '2', ...extra], { encoding: 'utf8', timeout: 180_000 });
+    assert.equal(two.status, 0, two.stderr);
+    assert.equal(two.stdout, one.stdout, extra.join(' '));
+  }
+});
+
 test('--tensor-parallel outside mpirun, or for an architecture that cannot split, is a one-line error', { skip }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-tp-bad-'));
   try {
