@@ -1,5 +1,6 @@
-// C for the native CPU backend: one exported function per kernel, programs spread over OpenMP
-// threads, inner loops written so gcc/clang vectorize them (-O3 -march=native).
+// C for the native CPU backend: one exported job function per kernel, which the threads of the
+// device's launch queue (cpu-device.ts) call to share its programs; inner loops written so
+// gcc/clang vectorize them (-O3 -march=native).
 import type { BinOp, Expr, Kernel, Param, Scalar, Stmt } from './ir.js';
 import { INFIX, cFamilyConstant } from './render-base.js';
 import { CpuRenderer } from './render-cpu.js';
@@ -29,6 +30,8 @@ static inline int32_t tessera_dot4i8(uint32_t a, uint32_t b) {
   for (int i = 0; i < 32; i += 8) s += (int32_t)(int8_t)(a >> i) * (int32_t)(int8_t)(b >> i);
   return s;
 }
+/* a job's float argument: the low 32 bits of its 64-bit slot */
+static inline float tessera_slot_f32(uint64_t v) { return tessera_u2f((uint32_t)v); }
 #define TESSERA_IMAX(a, b) ((a) > (b) ? (a) : (b))
 #define TESSERA_IMIN(a, b) ((a) < (b) ? (a) : (b))
 ${cVectorPrelude(target.lanes)}`;
@@ -41,34 +44,45 @@ export class CRenderer extends CpuRenderer {
     super();
   }
 
-  /** The koffi prototype of the kernel's C function. */
-  prototype(k: Kernel): string {
-    return `void ${k.name}(${k.params.map((p) => this.paramDecl(p, false)).join(', ')})`;
+  /** The parameter as the job function unpacks it from its 64-bit argument slot `i`. */
+  private paramSlot(p: Param, i: number): string {
+    if (p.kind === 'scalar') return p.t === 'f32' ? `const float ${p.name} = tessera_slot_f32(tq_args[${i}]);` : `const ${C_TYPES[p.t]} ${p.name} = (${C_TYPES[p.t]})(uint32_t)tq_args[${i}];`;
+    if (p.kind === 'list') return `const ${C_ELEM[p.elem]}* const* restrict ${p.name} = (const ${C_ELEM[p.elem]}* const*)(uintptr_t)tq_args[${i}];`;
+    const t = `${p.write ? '' : 'const '}${C_ELEM[p.elem]}*`;
+    return `${t} restrict ${p.name} = (${t})(uintptr_t)tq_args[${i}];`;
   }
 
-  private paramDecl(p: Param, restrict = true): string {
-    const r = restrict ? ' restrict' : '';
-    if (p.kind === 'scalar') return `${C_TYPES[p.t]} ${p.name}`;
-    if (p.kind === 'list') return `const ${C_ELEM[p.elem]}* const*${r} ${p.name}`;
-    return `${p.write ? '' : 'const '}${C_ELEM[p.elem]}*${r} ${p.name}`;
-  }
-
+  /**
+   * `int32_t NAME_job(args, next, done, nth)`: runs programs claimed from the shared counter
+   * `next` (zero at the start) and adds each finished run of them to `done`; returns how many
+   * programs the launch has, so the caller can wait for `done` to reach it. Runs are about an
+   * eighth of a thread's share for equal programs (sequential weight streams, and a thread that
+   * arrives late takes less instead of holding the others up), one program for uneven ones
+   * ('dynamic'); a small launch goes whole to the first thread that arrives (a thread only pays off
+   * above some work). `NAME_job_address()` gives the device the function's address.
+   */
   protected renderKernel(k: Kernel): string {
-    const locals = k.locals.map((l) => this.line(2, `${C_TYPES[l.elem]} ${l.name}[${l.size}];`));
+    const locals = k.locals.map((l) => this.line(3, `${C_TYPES[l.elem]} ${l.name}[${l.size}];`));
+    const threaded = k.work ? `${this.expr(k.work)} >= 65536.0f` : 'programs > 1';
+    const chunk = k.schedule === 'dynamic' ? '1' : 'TESSERA_IMAX(1, programs / (tq_nth * 8))';
     return [
-      `void ${k.name}(${k.params.map((p) => this.paramDecl(p)).join(', ')}) {`,
+      `int32_t ${k.name}_job(const uint64_t* restrict tq_args, int32_t* tq_next, int32_t* tq_done, int32_t tq_nth) {`,
+      ...k.params.map((p, i) => this.line(1, this.paramSlot(p, i))),
       this.line(1, `const int32_t programs = ${this.expr(k.programs)};`),
-      // Threads only pay off above some work: a fork/join costs microseconds (much more when the
-      // machine is oversubscribed and a thread must wait for a descheduled peer). Equal programs
-      // go in contiguous runs, 'guided' rather than 'static': a sleeping thread wakes ~10 us after
-      // the launching one starts, which then takes a larger share instead of waiting for it
-      // (decode on the bench model: median +11% over 6 alternating pairs; equal under contention).
-      this.line(1, `#pragma omp parallel for schedule(${k.schedule === 'dynamic' ? 'dynamic, 1' : 'guided'}) if(${k.work ? `${this.expr(k.work)} >= 65536.0f` : 'programs > 1'})`),
-      this.line(1, 'for (int32_t pid = 0; pid < programs; pid++) {'),
+      this.line(1, `const int32_t tq_chunk = ${threaded} ? ${chunk} : TESSERA_IMAX(programs, 1);`),
+      this.line(1, 'for (;;) {'),
+      this.line(2, 'const int32_t tq_lo = __atomic_fetch_add(tq_next, tq_chunk, __ATOMIC_RELAXED);'),
+      this.line(2, 'if (tq_lo >= programs) break;'),
+      this.line(2, 'const int32_t tq_hi = TESSERA_IMIN(programs, tq_lo + tq_chunk);'),
+      this.line(2, 'for (int32_t pid = tq_lo; pid < tq_hi; pid++) {'),
       ...locals,
-      ...this.block(k.body, 2),
+      ...this.block(k.body, 3),
+      this.line(2, '}'),
+      this.line(2, '__atomic_add_fetch(tq_done, tq_hi - tq_lo, __ATOMIC_RELEASE);'),
       this.line(1, '}'),
+      this.line(1, 'return programs;'),
       '}',
+      `uintptr_t ${k.name}_job_address(void) { return (uintptr_t)&${k.name}_job; }`,
       '',
     ].join('\n');
   }
