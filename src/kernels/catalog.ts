@@ -32,10 +32,10 @@ export function kernelCatalog(): Kernel[] {
         k.push(expertGemmKernel({ dtype: d, mode, tile, stage: 'gate_up' }), expertGemmKernel({ dtype: d, mode, tile, stage: 'down' }));
       }
     }
-    // CPUs with 32 vector registers of 16 lanes (tileFor): 7 x 3 and 8 x 1 products, 3 x 3 expert products
+    // CPUs with 32 vector registers of 16 lanes (tileFor): 7 x 3 products, dense and expert
     for (const mode of modes(d)) {
-      k.push(linearKernel({ dtype: d, mode, tile: { rows: 7, tokens: 3 } }), linearKernel({ dtype: d, mode, tile: { rows: 8, tokens: 1 } }));
-      for (const stage of ['gate_up', 'down'] as const) k.push(expertGemmKernel({ dtype: d, mode, tile: { rows: 3, tokens: 3 }, stage }));
+      k.push(linearKernel({ dtype: d, mode, tile: { rows: 7, tokens: 3 } }));
+      for (const stage of ['gate_up', 'down'] as const) k.push(expertGemmKernel({ dtype: d, mode, tile: { rows: 7, tokens: 3 }, stage }));
     }
     if (d !== 'F16') k.push(absorbQueryKernel(d, 128, 128, 512), absorbOutputKernel(d, 128, 128, 512));
   }

@@ -56,7 +56,7 @@ export class DeviceBackend implements Backend {
     laneExperts: () => this.laneExperts(),
     int8Dots: (dtype, mode): dtype is Int8DotDType => mode === 'ggml' && isInt8DotDType(dtype) && this.device.language === 'c',
     int8Input: (x, dtype, weight) => this.int8Input(x, dtype, weight),
-    tile: (tokens, dtype, k, matrices) => tileFor(tokens, (this.device.vectorLanes ?? 0) >= 16 && !isQuantDType(dtype), matrices, k),
+    tile: (tokens, dtype) => tileFor(tokens, (this.device.vectorLanes ?? 0) >= 16 && !isQuantDType(dtype)),
   };
 
   constructor(
@@ -270,7 +270,7 @@ export class DeviceBackend implements Backend {
       this.run(this.kernel(int8LinearName(dtype, tile), () => int8LinearKernel(dtype, tile)), args);
       return y;
     }
-    const spec: LinearSpec = { dtype: w.dtype, mode: kMode, tile: this.ops.tile(a.rows, w.dtype, k) };
+    const spec: LinearSpec = { dtype: w.dtype, mode: kMode, tile: this.ops.tile(a.rows, w.dtype) };
     const args: Record<string, KernelArg> = { ...linearInput(this.ops, a, w.dtype, mode, scaleFormat, w.name), w: w.buf, y: y.buf, t: a.rows, n, k };
     if (w.dtype === 'F8_E4M3') args['w_scales'] = w.scales;
     this.run(this.kernel(linearName(spec), () => linearKernel(spec)), args);

@@ -21,7 +21,8 @@ export interface DeviceOps {
   /** x quantized and packed for those, once per tensor and activation type within a step */
   int8Input(x: KTensor, dtype: Int8DotDType, weight: string): Record<string, KernelArg>;
   /** the register tile for `tokens` input rows of a `dtype` product over `k` columns reading `matrices` weights at once */
-  tile(tokens: number, dtype: WeightDType, k: number, matrices?: number): { rows: number; tokens: number };
+  /** the register tile of a product with `tokens` input rows */
+  tile(tokens: number, dtype: WeightDType): { rows: number; tokens: number };
   /** x quantized per row and 128-block: e4m3 values (f32) and scales */
   actQuant(x: KTensor, format: 'ue8m0' | 'plain'): { values: KTensor; scales: DeviceBuffer };
 }
@@ -30,13 +31,12 @@ export interface DeviceOps {
  * A register tile for a product with `tokens` input rows and `k` columns. With 32 vector registers
  * of 16 lanes (AVX-512) and float weights, prefill takes 7 rows x 3 tokens: 21 accumulators, 3
  * input vectors and the widened weights fit without spilling (8 x 3 spills three, and runs ~10%
- * slower); `matrices` read together (gate and up) share the accumulators. One token against rows
- * longer than half of L1 (an input row of 8960 floats is 35 KB) takes 8 rows, so each input vector
- * fetched from L2 meets twice the weights (~10% faster there, slower on short rows). 4 x 2 fits
- * 16 registers of 8 lanes.
+ * slower). One token takes 4 rows
+ * whatever the row length: 8 rows over long rows (down_proj, K = 8960) measured no faster alone
+ * and 9 ms slower per Qwen2-1.5B decode step among the other products, streaming from DRAM
+ * (AMD EPYC, AVX-512, 2 threads, 2026-12-04). 4 x 2 fits 16 registers of 8 lanes.
  */
-export function tileFor(tokens: number, wide = false, matrices = 1, k = 0): { rows: number; tokens: number } {
-  if (wide && tokens >= 3) return { rows: Math.floor(7 / matrices), tokens: 3 };
-  if (wide && tokens === 1 && matrices === 1 && k * 4 > 16384) return { rows: 8, tokens: 1 };
+export function tileFor(tokens: number, wide = false): { rows: number; tokens: number } {
+  if (wide && tokens >= 3) return { rows: 7, tokens: 3 };
   return tokens >= 2 ? { rows: 4, tokens: 2 } : { rows: 4, tokens: 1 };
 }
