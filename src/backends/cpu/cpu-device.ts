@@ -171,10 +171,10 @@ class LaunchQueue {
   }
 
   /** Queue the job at `address` with its arguments: buffer addresses and scalars of the given types. */
-  push(address: number, values: readonly number[], types: readonly SlotType[]): void {
-    if (this.n === MAX_JOBS || this.slots + values.length > MAX_SLOTS) this.flush();
+  push(address: number, values: readonly number[], count: number, types: readonly SlotType[]): void {
+    if (this.n === MAX_JOBS || this.slots + count > MAX_SLOTS) this.flush();
     const base = this.slots;
-    for (let i = 0; i < values.length; i++) {
+    for (let i = 0; i < count; i++) {
       const v = values[i]!;
       const t = types[i]!;
       const w = 2 * (base + i);
@@ -189,7 +189,7 @@ class LaunchQueue {
     this.jobs[j + 2] = base;
     this.jobs[j + 3] = 0;
     this.n++;
-    this.slots += values.length;
+    this.slots += count;
   }
 
   /** Run every queued launch, in order. */
@@ -219,6 +219,8 @@ export class CpuDevice implements Device {
   private readonly prelude: string;
   private readonly fns = new Map<string, { address: number; params: readonly Param[]; types: readonly SlotType[] }>();
   private readonly queue: LaunchQueue;
+  /** one launch's argument values, reused (no array per launch) */
+  private readonly argv: number[] = [];
   private readonly maps = new Map<string, { addr: number; bytes: number }>();
   private readonly lists = new WeakMap<readonly DeviceBuffer[], CpuBuffer>();
   private readonly owned = new Set<CpuBuffer>();
@@ -291,11 +293,9 @@ export class CpuDevice implements Device {
 
   run(kernel: Kernel, args: Readonly<Record<string, KernelArg>>): void {
     const { address, params, types } = this.compiled(kernel);
-    this.queue.push(
-      address,
-      params.map((p) => this.arg(p, args[p.name], kernel.name)),
-      types,
-    );
+    const argv = this.argv;
+    for (let i = 0; i < params.length; i++) argv[i] = this.arg(params[i]!, args[params[i]!.name], kernel.name);
+    this.queue.push(address, argv, params.length, types);
     if (!this.profile) return;
     // profiling: every launch alone in its region, timed
     const t0 = performance.now();
