@@ -13,7 +13,7 @@ import * as ew from '../../kernels/elementwise.js';
 import { actQuantKernel, hadamardQuantKernel } from '../../kernels/quant.js';
 import { linearKernel, linearName } from '../../kernels/linear.js';
 import type { LinearSpec } from '../../kernels/linear.js';
-import { tileFor } from './device-ops.js';
+import { tileFor, withArgs } from './device-ops.js';
 import { isQuantDType } from '../../formats/dtype.js';
 import { VEC_DOT_TYPE } from '../../formats/gguf-act-quant.js';
 import { gatherLatentKernel, writeIndexKernel, writeLatentKernel } from '../../kernels/kv-cache.js';
@@ -266,12 +266,18 @@ export class DeviceBackend implements Backend {
     const dtype = w.dtype;
     if (this.ops.int8Dots(dtype, kMode)) {
       const tile = int8Tile(a.rows);
-      const args = { ...this.int8Input(a, dtype, w.name), w: w.buf, y: y.buf, t: a.rows, n, k };
+      const args: Record<string, KernelArg> = { w: w.buf, y: y.buf, t: a.rows, n, k };
+      withArgs(args, this.int8Input(a, dtype, w.name));
       this.run(this.kernel(int8LinearName(dtype, tile), () => int8LinearKernel(dtype, tile)), args);
       return y;
     }
     const spec: LinearSpec = { dtype: w.dtype, mode: kMode, tile: this.ops.tile(a.rows, w.dtype) };
-    const args: Record<string, KernelArg> = { ...linearInput(this.ops, a, w.dtype, mode, scaleFormat, w.name), w: w.buf, y: y.buf, t: a.rows, n, k };
+    const args = linearInput(this.ops, a, w.dtype, mode, scaleFormat, w.name); // a fresh record: filled in, not copied
+    args['w'] = w.buf;
+    args['y'] = y.buf;
+    args['t'] = a.rows;
+    args['n'] = n;
+    args['k'] = k;
     if (w.dtype === 'F8_E4M3') args['w_scales'] = w.scales;
     this.run(this.kernel(linearName(spec), () => linearKernel(spec)), args);
     return y;

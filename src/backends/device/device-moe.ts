@@ -1,7 +1,7 @@
 // DeepSeekMoE on a device backend: group the (token, expert) pairs by expert, run each chosen
 // expert's SwiGLU once per step over its pairs, combine with the routing weights.
 import type { ExpertShard, ExpertWeights, LinearMode } from '../../ops/tensors.js';
-import type { DeviceBuffer, KernelArg } from './device.js';
+import type { DeviceBuffer } from './device.js';
 import type { KRouting, KTensor } from './device-tensors.js';
 import { asKW } from './device-tensors.js';
 import { expertGemmKernel, expertGemmName, moeAlignKernel, moeCombineKernel } from '../../kernels/moe.js';
@@ -12,6 +12,7 @@ import { kernelMode, linearInput } from './linear-input.js';
 import { int8Tile } from '../../kernels/int8-linear.js';
 import type { Int8DotDType } from '../../kernels/int8-linear.js';
 import type { DeviceOps } from './device-ops.js';
+import { withArgs } from './device-ops.js';
 
 export function runMoe(ops: DeviceOps, a: KTensor, r: KRouting, experts: readonly ExpertWeights[], mode: LinearMode, scaleFormat: 'ue8m0' | 'plain', shard: ExpertShard): KTensor {
   const first = asKW(experts[0]!.gate);
@@ -49,13 +50,13 @@ export function runMoe(ops: DeviceOps, a: KTensor, r: KRouting, experts: readonl
   const guInput = input(a, gu, first.name);
   // every pair belongs to one group's expert: each group writes its own rows of h and yPairs
   for (const g of groups) {
-    const guArgs: Record<string, KernelArg> = { ...common, e_lo: shard.first + g.lo, e_hi: shard.first + g.hi, ...guInput, w_gate: g.lists.gate, w_up: g.lists.up, out: h.buf, n: inner, k: hidden };
+    const guArgs = withArgs(withArgs({ e_lo: shard.first + g.lo, e_hi: shard.first + g.hi, w_gate: g.lists.gate, w_up: g.lists.up, out: h.buf, n: inner, k: hidden }, common), guInput);
     if (dtype === 'F8_E4M3') Object.assign(guArgs, { s_gate: g.lists.sGate, s_up: g.lists.sUp });
     ops.run(ops.kernel(expertGemmName(gu), () => expertGemmKernel(gu)), guArgs);
   }
   const dnInput = input(h, dn, down.name);
   for (const g of groups) {
-    const dnArgs: Record<string, KernelArg> = { ...common, e_lo: shard.first + g.lo, e_hi: shard.first + g.hi, ...dnInput, w_down: g.lists.down, route_weights: r.weights, out: yPairs.buf, n: hidden, k: inner };
+    const dnArgs = withArgs(withArgs({ e_lo: shard.first + g.lo, e_hi: shard.first + g.hi, w_down: g.lists.down, route_weights: r.weights, out: yPairs.buf, n: hidden, k: inner }, common), dnInput);
     if (downType === 'F8_E4M3') dnArgs['s_down'] = g.lists.sDown;
     ops.run(ops.kernel(expertGemmName(dn), () => expertGemmKernel(dn)), dnArgs);
   }

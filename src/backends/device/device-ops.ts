@@ -40,3 +40,9 @@ export function tileFor(tokens: number, wide = false): { rows: number; tokens: n
   if (wide && tokens >= 3) return { rows: 7, tokens: 3 };
   return tokens >= 2 ? { rows: 4, tokens: 2 } : { rows: 4, tokens: 1 };
 }
+
+/** `args` with the entries of `more` added, in place (per launch much cheaper than an object spread). */
+export function withArgs(args: Record<string, KernelArg>, more: Readonly<Record<string, KernelArg>>): Record<string, KernelArg> {
+  for (const key in more) args[key] = more[key]!;
+  return args;
+}
