@@ -6,7 +6,7 @@ import { isQuantDType } from '../../formats/dtype.js';
 import { ACT_BLOCK, VEC_DOT_TYPE } from '../../formats/gguf-act-quant.js';
 import type { LinearMode, WeightDType } from '../../ops/tensors.js';
 import { actQuantName, ggmlActQuantKernel, roundActKernel } from '../../kernels/ggml-act.js';
-import { int8ActKernel, int8ActName, needsBlockSums } from '../../kernels/int8-linear.js';
+import { actSums, int8ActKernel, int8ActName } from '../../kernels/int8-linear.js';
 import type { Int8DotDType } from '../../kernels/int8-linear.js';
 import type { ActQuantType } from '../../formats/gguf-act-quant.js';
 import type { DeviceBuffer, KernelArg } from './device.js';
@@ -37,7 +37,8 @@ function ggmlQuantize(ops: DeviceOps, x: KTensor, act: ActQuantType, weight: str
 
 /**
  * The arguments of int8-linear.ts for weights of `dtype`: x quantized as llama.cpp does ('ggml'
- * mode) to int8, four per word, with the sums of each 16 where the micro-kernel takes them.
+ * mode) to int8, four per word, with the sums (Q8_K's of each 16, Q8_1's per block) where the
+ * micro-kernel takes them.
  */
 export function int8LinearInput(ops: DeviceOps, x: KTensor, dtype: Int8DotDType, weight: string): Record<string, KernelArg> {
   const act = VEC_DOT_TYPE[dtype];
@@ -45,7 +46,8 @@ export function int8LinearInput(ops: DeviceOps, x: KTensor, dtype: Int8DotDType,
   const n = x.rows * x.cols;
   const blocks = n / ACT_BLOCK[act];
   const args: Record<string, KernelArg> = { x: x.buf, words: ops.scratch(n), scales: ops.scratch(blocks * 4), blocks };
-  if (needsBlockSums(dtype)) args['sums'] = ops.scratch((n / 16) * 4);
+  const sums = actSums(dtype);
+  if (sums) args['sums'] = ops.scratch((n / sums.per) * 4);
   ops.run(ops.kernel(int8ActName(dtype), () => int8ActKernel(dtype)), args);
   const out: Record<string, KernelArg> = { x: args['words']!, x_scales: args['scales']! };
   if (args['sums']) out['x_sums'] = args['sums'];
