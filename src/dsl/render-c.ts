@@ -17,6 +17,11 @@ export function cPrelude(target: CTarget = DEFAULT_C_TARGET): string {
   return `#include <stdint.h>
 #include <string.h>
 #include <math.h>
+#if defined(TESSERA_LIBMVEC) && defined(__GNUC__) && !defined(__clang__)
+/* glibc's vector expf (libmvec, linked with -lmvec): loops under omp simd call it per vector */
+#pragma omp declare simd notinbranch
+float expf(float);
+#endif
 static inline float tessera_u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 static inline uint32_t tessera_f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 static inline float tessera_bf16(uint32_t h) { return tessera_u2f(h << 16); }

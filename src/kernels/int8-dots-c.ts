@@ -111,6 +111,16 @@ static inline __m256i tq_dot_u8s8(__m256i acc, __m256i u, __m256i s) {
   return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
 #endif
 }
+/* acc + the s16 pairs p·s summed into 8 int32 lanes (vpdpwssd where VNNI: one instruction) */
+static inline __m256i tq_madd_acc(__m256i acc, __m256i p, __m256i s) {
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+  return _mm256_dpwssd_epi32(acc, p, s);
+#elif defined(__AVXVNNI__)
+  return _mm256_dpwssd_avx_epi32(acc, p, s);
+#else
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(p, s));
+#endif
+}
 #endif
 
 /* Σ over nb blocks of Q8_0 weights · Q8_0 activations */
@@ -176,7 +186,7 @@ static inline float tessera_dot_q4_K(const uint8_t* w, const int8_t* x, const fl
       const __m256i ph = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i*)(a + 64 * j + 32)));
       const __m256i sl = _mm256_shuffle_epi8(sc, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * j))));
       const __m256i sh = _mm256_shuffle_epi8(sc, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * j + 1))));
-      isum = _mm256_add_epi32(isum, _mm256_add_epi32(_mm256_madd_epi16(pl, sl), _mm256_madd_epi16(ph, sh)));
+      isum = tq_madd_acc(tq_madd_acc(isum, pl, sl), ph, sh);
     }
     acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(isum), acc);
     acc = _mm256_fnmadd_ps(_mm256_set1_ps(dmin), _mm256_cvtepi32_ps(mins), acc);
@@ -242,7 +252,7 @@ static inline float tessera_dot_q6_K(const uint8_t* w, const int8_t* x, const fl
         const __m256i p = _mm256_maddubs_epi16(q[g], _mm256_loadu_si256((const __m256i*)(a + 128 * n + 32 * g)));
         const short lo = (short)(0x0100 + 0x0202 * (2 * g)), hi = (short)(0x0100 + 0x0202 * (2 * g + 1));
         const __m256i s = _mm256_shuffle_epi8(sc, _mm256_set_epi16(hi, hi, hi, hi, hi, hi, hi, hi, lo, lo, lo, lo, lo, lo, lo, lo));
-        isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, s));
+        isum = tq_madd_acc(isum, p, s);
       }
     }
     acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(isum), acc);
@@ -287,11 +297,12 @@ static inline void tessera_dot4_q8_0(const uint8_t* w, const int8_t* x, int32_t 
     const uint8_t* blk = w + 34 * b;
     const __m256i q = _mm256_loadu_si256((const __m256i*)(blk + 2));
     const __m256i aq = _mm256_sign_epi8(q, q);
-    const float d = tq_half(blk);
+    const __m256 d = _mm256_set1_ps(tq_half(blk));
     for (int r = 0; r < 4; r++) {
       const __m256i a = _mm256_loadu_si256((const __m256i*)(x + (size_t)rows[r] * xs + 32 * b));
       const __m256i s = tq_dot_u8s8(_mm256_setzero_si256(), aq, _mm256_sign_epi8(a, q));
-      acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * xd[(size_t)rows[r] * ds + b]), _mm256_cvtepi32_ps(s), acc[r]);
+      /* the input's scale broadcast from memory, the weight's shared by the four */
+      acc[r] = _mm256_fmadd_ps(d, _mm256_mul_ps(_mm256_cvtepi32_ps(s), _mm256_broadcast_ss(xd + (size_t)rows[r] * ds + b)), acc[r]);
     }
   }
   for (int r = 0; r < 4; r++) y[(size_t)r * ys] = tq_hsum8(acc[r]);
@@ -326,7 +337,7 @@ static inline void tessera_dot4_q4_K(const uint8_t* w, const int8_t* x, int32_t 
         const int8_t* a = x + (size_t)rows[r] * xs + 256 * b + 64 * j;
         const __m256i pl = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i*)a));
         const __m256i ph = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i*)(a + 32)));
-        isum[r] = _mm256_add_epi32(isum[r], _mm256_add_epi32(_mm256_madd_epi16(pl, sl), _mm256_madd_epi16(ph, sh)));
+        isum[r] = tq_madd_acc(tq_madd_acc(isum[r], pl, sl), ph, sh);
       }
     }
     for (int r = 0; r < 4; r++) {
@@ -375,7 +386,7 @@ static inline void tessera_dot4_q6_K(const uint8_t* w, const int8_t* x, int32_t 
         const __m256i s = _mm256_shuffle_epi8(sc, _mm256_set_epi16(hi, hi, hi, hi, hi, hi, hi, hi, lo, lo, lo, lo, lo, lo, lo, lo));
         for (int r = 0; r < 4; r++) {
           const __m256i p = _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i*)(x + (size_t)rows[r] * xs + 256 * b + 128 * n + 32 * g)));
-          isum[r] = _mm256_add_epi32(isum[r], _mm256_madd_epi16(p, s));
+          isum[r] = tq_madd_acc(isum[r], p, s);
         }
       }
     }
@@ -490,7 +501,7 @@ static inline __attribute__((always_inline)) void tq_rows_q2_K(const uint8_t* w,
         const __m256i s = tq_scale_halves(sc, 2 * j, 2 * j + 1);
         for (int r = 0; r < nr; r++) {
           const __m256i p = _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i*)(a[r].q + 256 * b + 128 * n + 32 * j)));
-          isum[r] = _mm256_add_epi32(isum[r], _mm256_madd_epi16(p, s));
+          isum[r] = tq_madd_acc(isum[r], p, s);
         }
       }
     }
@@ -531,7 +542,7 @@ static inline __attribute__((always_inline)) void tq_rows_q3_K(const uint8_t* w,
         const __m256i s = tq_scale_halves(sc, 2 * j, 2 * j + 1);
         for (int r = 0; r < nr; r++) {
           const __m256i p = _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i*)(a[r].q + 256 * b + 128 * n + 32 * j)));
-          isum[r] = _mm256_add_epi32(isum[r], _mm256_madd_epi16(p, s));
+          isum[r] = tq_madd_acc(isum[r], p, s);
         }
       }
     }
@@ -562,7 +573,7 @@ static inline __attribute__((always_inline)) void tq_rows_q5_K(const uint8_t* w,
         const int8_t* x = a[r].q + 256 * b + 64 * j;
         const __m256i pl = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i*)x));
         const __m256i ph = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i*)(x + 32)));
-        isum[r] = _mm256_add_epi32(isum[r], _mm256_add_epi32(_mm256_madd_epi16(pl, sl), _mm256_madd_epi16(ph, sh)));
+        isum[r] = tq_madd_acc(tq_madd_acc(isum[r], pl, sl), ph, sh);
       }
     }
     for (int r = 0; r < nr; r++) {

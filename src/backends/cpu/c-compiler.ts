@@ -34,10 +34,20 @@ export function findCompiler(isa: CpuIsa = detectIsa()): CCompiler | null {
       // OpenMP is required: check that the compiler accepts -fopenmp and links against its runtime.
       const probe = spawnSync(path, ['-fopenmp', '-x', 'c', '-', '-o', devNull], { input: '#include <omp.h>\nint main(void){return omp_get_max_threads();}', encoding: 'utf8' });
       if (probe.status !== 0) continue;
-      return { path, version: r.stdout.split('\n')[0] ?? '', flags: [...FLAGS, ...isa.march], cpu: cpuIdentity(), isa };
+      return { path, version: r.stdout.split('\n')[0] ?? '', flags: [...FLAGS, ...isa.march, ...vectorMath(path)], cpu: cpuIdentity(), isa };
     }
   }
   return null;
+}
+
+/**
+ * glibc's vector math library where the compiler links it (x86-64 Linux): the C prelude then gives
+ * expf a vector variant, so loops of exponentials (SiLU, softmax) vectorize.
+ */
+function vectorMath(cc: string): string[] {
+  if (process.platform !== 'linux' || process.arch !== 'x64') return [];
+  const probe = spawnSync(cc, ['-x', 'c', '-', '-o', devNull, '-lmvec'], { input: 'int main(void){return 0;}', encoding: 'utf8' });
+  return probe.status === 0 ? ['-DTESSERA_LIBMVEC=1', '-lmvec'] : [];
 }
 
 /** CPU model and feature flags (Linux /proc/cpuinfo; elsewhere the model name). */
@@ -77,7 +87,9 @@ export function compileShared(cc: CCompiler, name: string, source: string): stri
   const src = join(dir, `${name}-${hash}.${process.pid}.c`);
   const tmp = `${so}.${process.pid}.tmp`;
   writeFileSync(src, source);
-  const r = spawnSync(cc.path, [...cc.flags, '-o', tmp, src, '-lm'], { encoding: 'utf8' });
+  // libraries after the source, which needs them
+  const libs = cc.flags.filter((f) => f.startsWith('-l'));
+  const r = spawnSync(cc.path, [...cc.flags.filter((f) => !f.startsWith('-l')), '-o', tmp, src, ...libs, '-lm'], { encoding: 'utf8' });
   if (r.status !== 0) throw new CompileError(`compiling kernel ${name} with ${cc.path} failed (source kept in ${src}):\n${r.stderr}`, source);
   renameSync(tmp, so); // atomic: concurrent processes never load a half-written file
   rmSync(src);
