@@ -39,8 +39,10 @@ export const INT8_QUANT_C = `
 /* 32 quants q = round-half-even(x · (127 / amax)); returns amax */
 static inline float tq_quant32(const float* x, int8_t* q) {
   float amax = 0.0f;
+  #pragma omp simd reduction(max:amax)
   for (int i = 0; i < 32; i++) amax = fabsf(x[i]) > amax ? fabsf(x[i]) : amax;
   const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+  #pragma omp simd
   for (int i = 0; i < 32; i++) q[i] = (int8_t)rintf(x[i] * id);
   return amax;
 }
@@ -59,23 +61,26 @@ static inline float tessera_quant_q8_1(const float* x, int8_t* q, float* s) {
 /* Q8_K: max = the value of largest |x| (the first on ties), iscale = -127 / max,
    q = min(127, round-half-even(iscale · x)), d = 1 / iscale; bs: the sums of each 16 quants */
 static inline float tessera_quant_q8_K(const float* x, int8_t* q, int32_t* bs) {
-  float amax = 0.0f, max = 0.0f;
-  for (int i = 0; i < 256; i++) {
-    const float a = fabsf(x[i]);
-    if (a > amax) { amax = a; max = x[i]; }
-  }
+  /* the largest |x| as a vector reduction, then the first element that has it */
+  float amax = 0.0f;
+  #pragma omp simd reduction(max:amax)
+  for (int i = 0; i < 256; i++) amax = fabsf(x[i]) > amax ? fabsf(x[i]) : amax;
   if (amax == 0.0f) {
     memset(q, 0, 256);
     memset(bs, 0, 16 * sizeof(int32_t));
     return 0.0f;
   }
-  const float iscale = -127.0f / max;
+  int first = 0;
+  while (fabsf(x[first]) != amax) first++;
+  const float iscale = -127.0f / x[first];
+  #pragma omp simd
   for (int i = 0; i < 256; i++) {
     const float r = rintf(iscale * x[i]);
     q[i] = (int8_t)(r < 127.0f ? r : 127.0f);
   }
   for (int g = 0; g < 16; g++) {
     int32_t s = 0;
+    #pragma omp simd reduction(+:s)
     for (int i = 0; i < 16; i++) s += q[16 * g + i];
     bs[g] = s;
   }
