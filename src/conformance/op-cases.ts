@@ -282,6 +282,46 @@ OP_CASES['KV cache write/gather, indexer top-k, prefill and decode attention'] =
   for (const k of ['dense', 'sparse', 'dDense', 'dSparse']) check.close(k, b[k]!, a[k]!, OP_TOLERANCE.sum);
 };
 
+/**
+ * Decode rows over caches at DeepSeek-V3.2's attention widths (latent 512 + rope 64, 64 index heads
+ * of 128, 32 query heads: the CPU's register-blocked kernels take these): one sequence past top-k
+ * (keys in tiles with a tail), one within it (selection padded with -1), scattered blocks.
+ */
+for (const latentFormat of ['fp8', 'f32'] as const) {
+  OP_CASES[`MLA decode at V3.2 widths, ${latentFormat} latents`] = async (c, check) => {
+    const [r, rope, heads, iheads, topk, bs] = [512, 64, 32, 64, 64, 16];
+    const seqs: SeqSlice[] = [
+      { rowStart: 0, rows: 1, startPos: 149, mode: 'decode', blockTable: Int32Array.of(9, 3, 7, 0, 12, 5, 1, 10, 2, 11) },
+      { rowStart: 1, rows: 1, startPos: 36, mode: 'decode', blockTable: Int32Array.of(4, 8, 6) },
+    ];
+    const results: Array<Record<string, ArrayLike<number>>> = [];
+    for (const s of [c.ref, c.dut]) {
+      const b = s.b;
+      const cache = b.createKvCache({ kind: 'mla', layers: 1, numBlocks: 13, blockSize: bs, latentDim: r, ropeDim: rope, indexDim: 128, latentFormat });
+      seqs.forEach((slice, i) => {
+        const n = slice.startPos + 1;
+        const st = b.beginStep({ tokens: new Int32Array(n), seqs: [{ ...slice, rowStart: 0, rows: n, startPos: 0, mode: 'prefill' }], ropeCos: new Float32Array(n * (rope / 2)), ropeSin: new Float32Array(n * (rope / 2)) }, cache);
+        const latent = b.fp8RoundTrip(b.fromHost(randomValues(300 + i, n * r, 1), n, r));
+        b.writeLatentCache(cache, 0, latent, b.fromHost(randomValues(310 + i, n * rope, 1), n, rope), st);
+        b.writeIndexCache(cache, 0, b.hadamardQuant(b.fromHost(randomValues(320 + i, n * 128, 1), n, 128)), st);
+      });
+      const step = b.beginStep({ tokens: Int32Array.of(5, 6), seqs, ropeCos: new Float32Array(2 * (rope / 2)), ropeSin: new Float32Array(2 * (rope / 2)) }, cache);
+      const qI = b.hadamardQuant(b.fromHost(randomValues(330, 2 * iheads * 128, 1), 2, iheads * 128));
+      const hw = b.fromHost(randomValues(331, 2 * iheads, 1), 2, iheads);
+      const sel = b.indexerTopk(cache, 0, qI, hw, 0.125, topk, step);
+      const qLat = b.fromHost(randomValues(332, 2 * heads * r, 0.05), 2, heads * r);
+      const qPe = b.fromHost(randomValues(333, 2 * heads * rope, 0.2), 2, heads * rope);
+      const dense = b.attentionDecode(cache, 0, qLat, qPe, null, 0.07, step);
+      const sparse = b.attentionDecode(cache, 0, qLat, qPe, sel, 0.07, step);
+      results.push({ sel: await b.readSelection(sel), dense: await b.read(dense), sparse: await b.read(sparse) });
+    }
+    const [a, b] = results as [Record<string, ArrayLike<number>>, Record<string, ArrayLike<number>>];
+    check.exact('indexer top-k sets', b['sel']!, a['sel']!);
+    check.close('dense decode attention', b['dense']!, a['dense']!, OP_TOLERANCE.sum);
+    check.close('sparse decode attention', b['sparse']!, a['sparse']!, OP_TOLERANCE.sum);
+  };
+}
+
 for (const d of ['F32', 'BF16'] as const) {
   OP_CASES[`linear with bias ${d}`] = async (c, check) => {
     const x = randomValues(28, 3 * H, 1);

@@ -19,6 +19,7 @@ import { VEC_DOT_TYPE } from '../../formats/gguf-act-quant.js';
 import { gatherLatentKernel, writeIndexKernel, writeLatentKernel } from '../../kernels/kv-cache.js';
 import { indexerScoresKernel, topkKernel } from '../../kernels/indexer.js';
 import { absorbOutputKernel, absorbQueryKernel, attentionDecodeKernel, attentionPrefillKernel } from '../../kernels/attention.js';
+import { attentionDecodeCKernel, mlaDecodeCFits } from '../../kernels/attention-c.js';
 import { routeKernel, routeName } from '../../kernels/moe.js';
 import { runMoe } from './device-moe.js';
 import { int8LinearInput, kernelMode, linearInput } from './linear-input.js';
@@ -433,10 +434,8 @@ export class DeviceBackend implements Backend {
     const spec = mlaSpec(c.spec);
     const r = spec.latentDim;
     const heads = ql.cols / r;
-    const headBlock = [8, 4, 2, 1].find((b) => heads % b === 0)!;
     const topk = sel ? sel.shape[1]! : 0;
     const maxKeys = sel ? topk : s.maxKeys;
-    const programs = ql.rows * (heads / headBlock);
     const out = this.tensor(ql.rows, ql.cols);
     const fmt = spec.latentFormat;
     const sparse = sel !== null;
@@ -448,8 +447,6 @@ export class DeviceBackend implements Backend {
       row_seq: s.rowSeqBuf,
       row_pos: s.rowPosBuf,
       tables: s.tables,
-      scratch: this.scratch(programs * maxKeys * headBlock * 4),
-      slots: this.scratch(programs * maxKeys * 4),
       out: out.buf,
       rows: ql.rows,
       heads,
@@ -463,6 +460,15 @@ export class DeviceBackend implements Backend {
     };
     if (fmt === 'fp8') args['cache_scales'] = c.latentScales[layer]!;
     if (sel) args['sel'] = (sel as KSelection).buf;
+    if (this.device.language === 'c' && mlaDecodeCFits(heads, r)) {
+      args['r'] = r;
+      this.run(this.kernel(`attn_decode_c_${fmt}_${sparse}`, () => attentionDecodeCKernel(fmt, sparse)), args);
+      return out;
+    }
+    const headBlock = [8, 4, 2, 1].find((b) => heads % b === 0)!;
+    const programs = ql.rows * (heads / headBlock);
+    args['scratch'] = this.scratch(programs * maxKeys * headBlock * 4);
+    args['slots'] = this.scratch(programs * maxKeys * 4);
     this.run(this.kernel(`attn_decode_${fmt}_${r}_${headBlock}_${sparse}`, () => attentionDecodeKernel(fmt, r, headBlock, sparse)), args);
     return out;
   }
