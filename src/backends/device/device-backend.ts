@@ -18,6 +18,7 @@ import { isQuantDType } from '../../formats/dtype.js';
 import { VEC_DOT_TYPE } from '../../formats/gguf-act-quant.js';
 import { gatherLatentKernel, writeIndexKernel, writeLatentKernel } from '../../kernels/kv-cache.js';
 import { indexerScoresKernel, topkKernel } from '../../kernels/indexer.js';
+import { indexerCFits, indexerScoresCKernel } from '../../kernels/indexer-c.js';
 import { absorbOutputKernel, absorbQueryKernel, attentionDecodeKernel, attentionPrefillKernel } from '../../kernels/attention.js';
 import { attentionDecodeCKernel, mlaDecodeCFits } from '../../kernels/attention-c.js';
 import { routeKernel, routeName } from '../../kernels/moe.js';
@@ -362,7 +363,25 @@ export class DeviceBackend implements Backend {
     const sel = new KSelection(this.scratch(s.rows * topk * 4), [s.rows, topk]);
     const keys = s.maxKeys;
     const scores = this.scratch(s.rows * keys * 4);
-    if (keys > topk) {
+    if (keys > topk && this.device.language === 'c' && indexerCFits(heads)) {
+      this.run(this.kernel('indexer_scores_c', indexerScoresCKernel), {
+        q: quant.values.buf,
+        q_scales: quant.scales,
+        w: asK(w).buf,
+        codes: c.indexCodes[layer]!,
+        k_scales: c.indexScales[layer]!,
+        row_seq: s.rowSeqBuf,
+        row_pos: s.rowPosBuf,
+        tables: s.tables,
+        scores,
+        rows: s.rows,
+        keys,
+        w_scale: wScale,
+        heads,
+        block_size: s.blockSize,
+        max_blocks: s.maxBlocks,
+      });
+    } else if (keys > topk) {
       this.run(this.kernel(`indexer_scores_${heads}`, () => indexerScoresKernel(heads)), {
         q: quant.values.buf,
         q_scales: quant.scales,
