@@ -6,13 +6,13 @@
 //      [r + rope, 16] transposed once per program, so no horizontal sums;
 //   3. the running max, the rescale of earlier sums and exp, vector over heads;
 //   4. o[h, :] += Σ_j p[j, h] · L[j, :r] in tiles of 4 heads x 32 columns.
-// Vectors are GCC vector extensions of 16 floats (one AVX-512 register, two AVX2, four SSE), so
-// the one spelling runs at every ISA level. The DSL kernel (attention.ts) computes the same
-// attention for every other target and for shapes this one does not take (heads not a multiple
-// of 16, latent width not a multiple of 32).
+// Vectors are vec16-c.ts's 16 floats, so the one spelling runs at every ISA level. The DSL kernel
+// (attention.ts) computes the same attention for every other target and for shapes this one does
+// not take (heads not a multiple of 16, latent width not a multiple of 32).
 import { KernelBuilder } from '../dsl/builder.js';
 import type { Kernel } from '../dsl/ir.js';
 import type { LatentFormat } from './kv-cache.js';
+import { VEC16_C } from './vec16-c.js';
 
 /** Heads per program. */
 export const MLA_C_HEADS = 16;
@@ -23,9 +23,6 @@ export function mlaDecodeCFits(heads: number, r: number): boolean {
 }
 
 const MLA_DECODE_C = `
-typedef float tq_v16 __attribute__((vector_size(64)));
-static inline tq_v16 tq_ld16(const float* p) { tq_v16 v; memcpy(&v, p, 64); return v; }
-static inline void tq_st16(float* p, tq_v16 v) { memcpy(p, &v, 64); }
 /* keys per score group: accumulators that fit the vector registers */
 #if defined(__AVX512F__)
 #define TQ_MLA_G 8
@@ -142,7 +139,7 @@ static void tessera_mla_decode16(const float* ql, const float* qp, const uint8_t
  */
 export function attentionDecodeCKernel(format: LatentFormat, sparse: boolean): Kernel {
   const k = new KernelBuilder(`attn_decode_c_${format}_${sparse ? 'sparse' : 'dense'}`, 1);
-  k.helpers('c', MLA_DECODE_C);
+  k.helpers('c', VEC16_C + MLA_DECODE_C);
   k.buf('q_lat', 'f32');
   k.buf('q_pe', 'f32');
   k.buf('cache_latent', format === 'fp8' ? 'u8' : 'f32');

@@ -3,10 +3,11 @@
 // for all heads at once. The e4m3 key codes are exact in bfloat16 and so are the Hadamard-FP8
 // query values, so where the CPU has AVX512-BF16 the products run on vdpbf16ps (pairs of bf16 ->
 // float32 accumulators; every product exact, only the order of the float32 sums differs from the
-// DSL kernel). Elsewhere float32 FMAs on GCC vector extensions: Qᵀ [128, H] against one decoded key
+// DSL kernel). Elsewhere float32 FMAs on vec16-c.ts's vectors: Qᵀ [128, H] against one decoded key
 // at a time. The ReLU, the head weights and the key scale follow as in indexer.ts.
 import { KernelBuilder } from '../dsl/builder.js';
 import type { Kernel } from '../dsl/ir.js';
+import { VEC16_C } from './vec16-c.js';
 
 /** Keys scored by one program. */
 export const INDEX_C_KEYS = 256;
@@ -17,8 +18,6 @@ export function indexerCFits(heads: number): boolean {
 }
 
 const INDEX_SCORES_C = `
-typedef float tq_iv16 __attribute__((vector_size(64)));
-static inline tq_iv16 tq_ild16(const float* p) { tq_iv16 v; memcpy(&v, p, 64); return v; }
 #if defined(__AVX512BF16__)
 #include <immintrin.h>
 /* bf16 bits of a float by round-to-nearest-even (exact for the e4m3 values it is given) */
@@ -101,11 +100,11 @@ static void tessera_index_scores(const float* q, const float* w, const float* qs
     const uint8_t* c = codes + (size_t)slot[j] * 128;
     #pragma omp simd
     for (int d = 0; d < 128; d++) kd[d] = tessera_e4m3(c[d]);
-    tq_iv16 acc[8];
-    for (int b = 0; b < HB; b++) acc[b] = (tq_iv16){0};
+    tq_v16 acc[8];
+    for (int b = 0; b < HB; b++) acc[b] = (tq_v16){0};
     for (int d = 0; d < 128; d++) {
       const float x = kd[d];
-      for (int b = 0; b < HB; b++) acc[b] += x * tq_ild16(qt + d * H + b * 16);
+      for (int b = 0; b < HB; b++) acc[b] += x * tq_ld16(qt + d * H + b * 16);
     }
     float total = 0.0f;
     for (int b = 0; b < HB; b++)
@@ -123,7 +122,7 @@ static void tessera_index_scores(const float* q, const float* w, const float* qs
  */
 export function indexerScoresCKernel(): Kernel {
   const k = new KernelBuilder('indexer_scores_c', 1, 'dynamic');
-  k.helpers('c', INDEX_SCORES_C);
+  k.helpers('c', VEC16_C + INDEX_SCORES_C);
   k.buf('q', 'f32');
   k.buf('q_scales', 'f32');
   k.buf('w', 'f32');

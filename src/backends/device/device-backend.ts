@@ -363,26 +363,8 @@ export class DeviceBackend implements Backend {
     const sel = new KSelection(this.scratch(s.rows * topk * 4), [s.rows, topk]);
     const keys = s.maxKeys;
     const scores = this.scratch(s.rows * keys * 4);
-    if (keys > topk && this.device.language === 'c' && indexerCFits(heads)) {
-      this.run(this.kernel('indexer_scores_c', indexerScoresCKernel), {
-        q: quant.values.buf,
-        q_scales: quant.scales,
-        w: asK(w).buf,
-        codes: c.indexCodes[layer]!,
-        k_scales: c.indexScales[layer]!,
-        row_seq: s.rowSeqBuf,
-        row_pos: s.rowPosBuf,
-        tables: s.tables,
-        scores,
-        rows: s.rows,
-        keys,
-        w_scale: wScale,
-        heads,
-        block_size: s.blockSize,
-        max_blocks: s.maxBlocks,
-      });
-    } else if (keys > topk) {
-      this.run(this.kernel(`indexer_scores_${heads}`, () => indexerScoresKernel(heads)), {
+    if (keys > topk) {
+      const args: Record<string, KernelArg> = {
         q: quant.values.buf,
         q_scales: quant.scales,
         w: asK(w).buf,
@@ -397,7 +379,13 @@ export class DeviceBackend implements Backend {
         w_scale: wScale,
         block_size: s.blockSize,
         max_blocks: s.maxBlocks,
-      });
+      };
+      if (this.device.language === 'c' && indexerCFits(heads)) {
+        args['heads'] = heads;
+        this.run(this.kernel('indexer_scores_c', indexerScoresCKernel), args);
+      } else {
+        this.run(this.kernel(`indexer_scores_${heads}`, () => indexerScoresKernel(heads)), args);
+      }
     }
     this.run(this.kernel('topk_select', topkKernel), { scores, row_pos: s.rowPosBuf, sel: sel.buf, rows: s.rows, keys, topk });
     return sel;
